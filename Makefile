@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# gmem-tools: bpf/%.bpf.c -> $(OUTPUT)/%.bpf.o -> $(OUTPUT)/%.skel.h, then the
+# library and programs.  Out of tree in $(OUTPUT); V=1 shows full commands.
+
+OUTPUT ?= build
+CC ?= gcc
+CLANG ?= clang
+LLVM_STRIP ?= llvm-strip
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+VMLINUX_MODULE_BTF ?=
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# Evaluated when used, so that a missing library is reported by 'deps', not
+# as a compiler error.
+LIBBPF_CFLAGS = $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+LIBS = $(shell $(PKG_CONFIG) --libs libbpf json-c 2>/dev/null) -lelf -lz -lm
+
+CFLAGS ?= -g -O2
+WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+DEPFLAGS = -MMD -MP
+INCLUDES = -Iinclude -Isrc -I$(OUTPUT)
+USER_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $(LIBBPF_CFLAGS)
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function
+
+BPF_NAMES := pins scan
+BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
+SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
+LIB_SRCS := $(wildcard src/lib/*.c)
+LIB_OBJS := $(patsubst src/lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
+LIBGMEM := $(OUTPUT)/libgmem.a
+PROGS := gmemtop
+PROG_BINS := $(patsubst %,$(OUTPUT)/%,$(PROGS))
+
+# Test programs run inside the VM: static, so the initramfs needs no libc.
+TEST_PROGS := gmem-pinner
+TEST_PROG_BINS := $(patsubst %,$(OUTPUT)/tests/%,$(TEST_PROGS))
+
+# Unit tests: cmocka, built with clang and ASan/UBSan, against the library
+# sources built the same way.
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+UNIT_LIB_OBJS := $(patsubst src/lib/%.c,$(OUTPUT)/unit/lib/%.o,$(LIB_SRCS))
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all clean deps check unit vmtest demo bench help
+
+all: $(PROG_BINS) $(TEST_PROG_BINS)
+
+help:
+	@echo "make            build BPF objects, library and programs into $(OUTPUT)/"
+	@echo "make check      install what is missing, unit tests + VM tests (stock kernel)"
+	@echo "make demo       install what is missing, boot a VM and show gmemtop on a pinning workload"
+	@echo "make unit       unit tests only (ASan/UBSan)"
+	@echo "make vmtest     VM tests only; KERNEL=stock|stock-6.12|stock-7.2|testkernel|PATH, FILTER=..."
+	@echo "options: OUTPUT=dir V=1 VMLINUX_BTF=path VMLINUX_MODULE_BTF=path CC= CLANG= BPFTOOL="
+
+deps:
+	$(Q)tools/install-deps --check 2>/dev/null || tools/install-deps
+
+$(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/tests $(OUTPUT)/unit $(OUTPUT)/unit/lib:
+	$(Q)mkdir -p $@
+
+# vmlinux.h: regenerated when the generator or the BTF changes; the
+# generator leaves the file untouched when the types are the same.
+$(OUTPUT)/vmlinux.h: vmlinux.h.gen $(wildcard $(VMLINUX_BTF) $(VMLINUX_MODULE_BTF)) | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)BPFTOOL=$(BPFTOOL) ./vmlinux.h.gen -o $@ $(VMLINUX_BTF) $(VMLINUX_MODULE_BTF)
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -Iinclude -Ibpf -I$(OUTPUT) $(LIBBPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name gmem_$(subst -,_,$*) > $@
+
+# Library objects may include any skeleton: generate them all first (the
+# -MMD files take over after the first build).
+$(OUTPUT)/lib/%.o: src/lib/%.c | $(OUTPUT)/lib $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(LIBGMEM): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(OUTPUT)/%.o: src/%.c | $(OUTPUT) $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(PROG_BINS): $(OUTPUT)/%: $(OUTPUT)/%.o $(LIBGMEM)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/progs/%.c | $(OUTPUT)/tests
+	$(call msg,CC-STATIC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude $(DEPFLAGS) -static $< -o $@ -luring
+
+$(OUTPUT)/unit/lib/%.o: src/lib/%.c | $(OUTPUT)/unit/lib $(SKELS)
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CLANG) -g -O1 $(SAN_FLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $(LIBBPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(OUTPUT)/unit/%: tests/unit/%.c $(UNIT_LIB_OBJS) | $(OUTPUT)/unit
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CLANG) -g -O1 $(SAN_FLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $(LIBBPF_CFLAGS) $(DEPFLAGS) $< $(UNIT_LIB_OBJS) -lcmocka $(LIBS) -o $@
+
+unit: $(UNIT_BINS)
+	$(Q)tools/run-unit $(UNIT_BINS)
+
+KERNEL ?= stock
+FILTER ?=
+vmtest: all
+	$(Q)tools/vmtest/vmtest -k $(KERNEL) $(foreach f,$(FILTER),-f $(f)) \
+		$(foreach p,$(PROG_BINS) $(TEST_PROG_BINS),-p $(p))
+
+# The two README commands: both install what is missing first, then run
+# in a fresh make so that pkg-config sees the installed libraries.
+check: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS)
+	$(Q)OUTPUT=$(OUTPUT) tools/check $(UNIT_BINS) -- $(PROG_BINS) $(TEST_PROG_BINS)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)OUTPUT=$(OUTPUT) KERNEL=$(KERNEL) tools/demo $(PROG_BINS) $(TEST_PROG_BINS)
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/lib/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/unit/*.d $(OUTPUT)/unit/lib/*.d)

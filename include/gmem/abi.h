@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The ABI shared by gmem-tools' BPF programs and its userspace library:
+ * map values and ring-buffer records.  Fixed-width types only, explicit
+ * padding, sizes asserted, so that a BPF object built by one compiler and a
+ * library built by another agree byte for byte.
+ */
+#ifndef GMEM_ABI_H
+#define GMEM_ABI_H
+
+#ifdef __bpf__
+/* BPF side: types come from vmlinux.h, included first by every .bpf.c. */
+#else
+#include <linux/types.h>
+#endif
+
+#define GMEM_ABI_VERSION 1
+#define GMEM_COMM_LEN 16
+
+/* The kernel's pin accounting (include/linux/mm.h): a FOLL_PIN on an
+ * order-0 folio adds this much to _refcount; large folios count pins in
+ * _pincount instead. */
+#define GMEM_GUP_PIN_COUNTING_BIAS 1024
+
+/* Default capacities; every one can be changed at load time. */
+#define GMEM_DEFAULT_MAX_FOLIOS (1u << 18)
+#define GMEM_DEFAULT_SCAN_RINGBUF (8u << 20)
+
+/* Every ring-buffer record starts with this header. */
+struct gmem_event_hdr {
+	__u16 version; /* GMEM_ABI_VERSION */
+	__u16 type;    /* enum gmem_event_type */
+	__u32 size;    /* size of the whole record, header included */
+};
+_Static_assert(sizeof(struct gmem_event_hdr) == 8, "gmem_event_hdr");
+
+enum gmem_event_type {
+	GMEM_EV_SCAN_FILE = 1,  /* a guest_memfd file held by a task */
+	GMEM_EV_SCAN_FOLIO = 2, /* one folio of such a file, as the kernel counts it */
+	GMEM_EV_SCAN_END = 3,   /* the walk of one file ended */
+};
+
+/* folio_pins flags */
+#define GMEM_PIN_F_LONGTERM (1u << 0) /* at least one pin was FOLL_LONGTERM */
+#define GMEM_PIN_F_FAST (1u << 1)     /* taken by the lockless fast path */
+#define GMEM_PIN_F_SLOW (1u << 2)     /* taken by the slow path */
+
+/*
+ * Value of the folio_pins map, keyed by the kernel address of the folio
+ * (a folio keeps its address while it is pinned, and after a hole punch its
+ * mapping is gone, so the address is the only stable key).
+ *
+ * 'pins' is an outstanding count of FOLL_PIN references; GMEM_PINS_DEAD
+ * marks an entry that its last unpin is about to delete (see pins.bpf.c).
+ */
+#define GMEM_PINS_DEAD 0xffffffffu
+struct gmem_folio_pins {
+	__u64 mapping;      /* struct address_space * at first pin */
+	__u64 ino;          /* guest_memfd inode number */
+	__u64 index;        /* page offset of the folio in the file */
+	__u64 first_pin_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 last_pin_ns;
+	__u32 dev;          /* s_dev of the guest_memfd superblock */
+	__u32 pins;         /* outstanding FOLL_PIN references */
+	__u32 gets;         /* FOLL_GET references taken (released unseen) */
+	__u32 flags;        /* GMEM_PIN_F_* */
+	__u32 tgid;         /* first pinner */
+	__u32 pid;
+	char comm[GMEM_COMM_LEN];
+};
+_Static_assert(sizeof(struct gmem_folio_pins) == 80, "gmem_folio_pins");
+
+/* Counters kept per CPU by every object; userspace sums them. */
+enum gmem_stat {
+	GMEM_STAT_PIN,            /* FOLL_PIN grabs on guest folios */
+	GMEM_STAT_GET,            /* FOLL_GET grabs on guest folios */
+	GMEM_STAT_UNPIN,          /* FOLL_PIN releases on tracked folios */
+	GMEM_STAT_UNPIN_UNKNOWN,  /* releases of guest folios pinned before we attached */
+	GMEM_STAT_MAP_FULL,       /* a pin not recorded: folio_pins was full */
+	GMEM_STAT_RACE_LOST,      /* a pin not recorded: entry kept dying under us */
+	GMEM_STAT_SCAN_DROPPED,   /* scan records lost: ring buffer full */
+	GMEM_STAT_SCAN_TRUNCATED, /* a file walk stopped at its iteration bound */
+	GMEM_STAT_NR,
+};
+
+struct gmem_stats {
+	__u64 v[GMEM_STAT_NR];
+};
+
+/* GMEM_EV_SCAN_FILE: one guest_memfd file found in a task's file table. */
+struct gmem_scan_file {
+	struct gmem_event_hdr hdr;
+	__u64 ino;
+	__u64 size;        /* i_size in bytes */
+	__u64 mapping;
+	__u32 dev;
+	__u32 tgid;        /* a process holding it (first one seen) */
+	__u32 fd;
+	__u32 _pad;
+	char comm[GMEM_COMM_LEN];
+};
+_Static_assert(sizeof(struct gmem_scan_file) == 64, "gmem_scan_file");
+
+/*
+ * GMEM_EV_SCAN_FOLIO: the kernel's own counts, read from the folio.  Only
+ * folios that hold pins or references beyond the page cache's and the
+ * mappings' get a record; the others are counted in GMEM_EV_SCAN_END.
+ */
+struct gmem_scan_folio {
+	struct gmem_event_hdr hdr;
+	__u64 ino;
+	__u64 folio;
+	__u64 index;
+	__u32 dev;
+	__s32 refcount;  /* folio->_refcount */
+	__s32 mapcount;  /* folio->_mapcount + 1 (order-0) */
+	__u32 pins;      /* refcount / GUP_PIN_COUNTING_BIAS, or _pincount if large */
+	__u32 order;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct gmem_scan_folio) == 56, "gmem_scan_folio");
+
+/* GMEM_EV_SCAN_END: closes the walk of one file, with its totals. */
+struct gmem_scan_end {
+	struct gmem_event_hdr hdr;
+	__u64 ino;
+	__u64 pins;             /* sum of pins over all folios */
+	__u32 dev;
+	__u32 nr_folios;        /* folios in the page cache */
+	__u32 nr_pinned;        /* folios with pins > 0 */
+	__u32 nr_extra_ref;     /* folios with references beyond cache + mappings */
+	__u32 truncated;        /* 1: iteration bound hit, the totals are low */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct gmem_scan_end) == 48, "gmem_scan_end");
+
+#endif /* GMEM_ABI_H */

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * gmemtop: who holds pins on guest memory, per process, per guest_memfd
+ * file and per folio.  Batch mode (-b) prints snapshots and exits.
+ */
+#include "lib/kernel.h"
+#include "lib/log.h"
+#include "lib/model.h"
+#include "lib/output.h"
+#include "lib/scan.h"
+#include "lib/tracker.h"
+#include "lib/util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 64
+#define EXIT_UNSUPPORTED 4
+
+static const char usage_text[] =
+	"Usage: gmemtop [options] [interval [count]]\n"
+	"Show pins on KVM guest memory (guest_memfd) per process, file and folio.\n"
+	"\n"
+	"  -b, --batch          print snapshots and exit (default: refresh until ^C)\n"
+	"  -o, --output FMT     table (default) or json (one object per line)\n"
+	"  -j, --json           same as -o json\n"
+	"  -p, --pid PID        only pins taken by, and files held by, process PID\n"
+	"  -r, --rows N         at most N rows per table\n"
+	"  -f, --folios         list pinned folios too (JSON always does)\n"
+	"      --scan-only      no tracking: only the kernel's own counts\n"
+	"      --no-scan        no kernel scan: only tracked pins\n"
+	"      --max-folios N   capacity of the tracked-folio map (default %u)\n"
+	"  -v, --verbose        more messages (twice: libbpf's too)\n"
+	"  -h, --help           this text\n"
+	"\n"
+	"interval is in seconds (default 1); count is the number of snapshots\n"
+	"(default 1 with -b, unlimited otherwise).  Exit: 0 ok, 1 error, 4 the\n"
+	"kernel lacks a needed feature, 64 usage.\n";
+
+struct options {
+	bool batch, scan_only, no_scan, folios;
+	struct gmem_render_opts render;
+	__u32 pid;
+	__u32 max_folios;
+	double interval;
+	long count;
+	int verbose;
+};
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig) { stop = sig; }
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "gmemtop: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'gmemtop --help'.\n");
+	return EXIT_USAGE;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	enum { OPT_SCAN_ONLY = 256, OPT_NO_SCAN, OPT_MAX_FOLIOS };
+	static const struct option longopts[] = {
+		{ "batch", no_argument, NULL, 'b' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "rows", required_argument, NULL, 'r' },
+		{ "folios", no_argument, NULL, 'f' },
+		{ "scan-only", no_argument, NULL, OPT_SCAN_ONLY },
+		{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
+		{ "max-folios", required_argument, NULL, OPT_MAX_FOLIOS },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	unsigned long long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->interval = 1.0;
+	o->count = -1;
+	while ((c = getopt_long(argc, argv, "bo:jp:r:fvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'b': o->batch = true; break;
+		case 'j': o->render.fmt = GMEM_FMT_JSON; break;
+		case 'f': o->folios = true; break;
+		case 'v': o->verbose++; break;
+		case OPT_SCAN_ONLY: o->scan_only = true; break;
+		case OPT_NO_SCAN: o->no_scan = true; break;
+		case 'o':
+			if (gmem_parse_format(optarg, &o->render.fmt))
+				return usage_error("unknown output format '%s' (table, json)", optarg);
+			break;
+		case 'p':
+			if (gmem_parse_u64(optarg, 1, UINT32_MAX, &v))
+				return usage_error("bad PID '%s'", optarg);
+			o->pid = (__u32)v;
+			break;
+		case 'r':
+			if (gmem_parse_u64(optarg, 1, INT32_MAX, &v))
+				return usage_error("bad row count '%s'", optarg);
+			o->render.rows = (int)v;
+			break;
+		case OPT_MAX_FOLIOS:
+			if (gmem_parse_u64(optarg, 1, 1u << 26, &v))
+				return usage_error("bad --max-folios '%s' (1 to 67108864)", optarg);
+			o->max_folios = (__u32)v;
+			break;
+		case 'h':
+			printf(usage_text, GMEM_DEFAULT_MAX_FOLIOS);
+			exit(0);
+		default:
+			return usage_error("%s", "bad option");
+		}
+	}
+	if (o->scan_only && o->no_scan)
+		return usage_error("%s", "--scan-only and --no-scan leave nothing to show");
+	if (optind < argc && gmem_parse_seconds(argv[optind++], &o->interval))
+		return usage_error("bad interval '%s' (seconds, > 0)", argv[optind - 1]);
+	if (optind < argc) {
+		if (gmem_parse_u64(argv[optind++], 1, INT32_MAX, &v))
+			return usage_error("bad count '%s'", argv[optind - 1]);
+		o->count = (long)v;
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->count < 0)
+		o->count = o->batch ? 1 : 0; /* 0: unlimited */
+	o->render.folios = o->folios;
+	return 0;
+}
+
+static int take_snapshot(struct gmem_tracker *t, struct gmem_scanner *sc, struct gmem_snapshot *s)
+{
+	struct timespec mono, real;
+	int err;
+
+	gmem_snapshot_init(s);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	s->time_ns = (__u64)mono.tv_sec * 1000000000ull + mono.tv_nsec;
+	s->realtime_ns = (__u64)real.tv_sec * 1000000000ull + real.tv_nsec;
+	if (t && (err = gmem_tracker_read(t, s)))
+		return err;
+	if (sc && (err = gmem_scanner_run(sc, s)))
+		return err;
+	return gmem_snapshot_finish(s);
+}
+
+static int exit_code_for(int err)
+{
+	return err == -ENOENT || err == -EOPNOTSUPP || (err == -EPERM && geteuid() == 0)
+		       ? EXIT_UNSUPPORTED
+		       : 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct gmem_tracker_opts topts = {};
+	struct gmem_scanner_opts sopts = {};
+	struct gmem_tracker *tracker = NULL;
+	struct gmem_scanner *scanner = NULL;
+	struct gmem_kernel kernel;
+	struct options o;
+	int err, ret = 1;
+
+	ret = parse_options(argc, argv, &o);
+	if (ret)
+		return ret;
+	gmem_log_init("gmemtop", o.verbose);
+	gmem_log_set_json(o.render.fmt == GMEM_FMT_JSON);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	ret = 1;
+	err = gmem_kernel_probe(&kernel);
+	if (err)
+		return exit_code_for(err);
+	o.render.kernel = kernel.release;
+	topts.filter_tgid = sopts.filter_tgid = o.pid;
+	topts.max_folios = o.max_folios;
+	if (!o.scan_only && (err = gmem_tracker_start(&tracker, &kernel, &topts))) {
+		ret = exit_code_for(err);
+		goto out;
+	}
+	if (!o.no_scan && (err = gmem_scanner_open(&scanner, &kernel, &sopts))) {
+		ret = exit_code_for(err);
+		goto out;
+	}
+
+	for (long n = 0; !stop && (o.count == 0 || n < o.count); n++) {
+		struct gmem_snapshot snap;
+
+		if (n > 0 && gmem_sleep(o.interval, &stop))
+			break;
+		err = take_snapshot(tracker, scanner, &snap);
+		if (!err) {
+			if (!o.batch && o.render.fmt == GMEM_FMT_TABLE && isatty(STDOUT_FILENO))
+				fputs("\033[H\033[J", stdout);
+			err = gmem_render_snapshot(stdout, &snap, &o.render);
+		}
+		gmem_snapshot_free(&snap);
+		if (err) {
+			gmem_err("failed to take a snapshot: %s", strerror(-err));
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	gmem_scanner_close(scanner);
+	gmem_tracker_stop(tracker);
+	gmem_kernel_free(&kernel);
+	return ret;
+}

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Small pieces every BPF object's loader shares. */
+#ifndef GMEM_BPFUTIL_H
+#define GMEM_BPFUTIL_H
+
+#include <gmem/abi.h>
+
+struct bpf_object_skeleton;
+
+/* Attaches every program that is set to load; names the one that fails. */
+int gmem_bpf_attach_all(struct bpf_object_skeleton *s);
+/* Sums a per-CPU 'stats' map into 'out'. */
+int gmem_bpf_sum_stats(int map_fd, struct gmem_stats *out);
+
+#endif

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "lib/model.h"
+
+#include "lib/util.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void gmem_snapshot_init(struct gmem_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void gmem_snapshot_free(struct gmem_snapshot *s)
+{
+	free(s->folios);
+	free(s->files);
+	free(s->procs);
+	gmem_snapshot_init(s);
+}
+
+/* Grow an array of 'size'-byte elements to hold one more. */
+static void *grow(void **arr, size_t *nr, size_t *cap, size_t size)
+{
+	if (*nr == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		void *n = realloc(*arr, ncap * size);
+
+		if (!n)
+			return NULL;
+		*arr = n;
+		*cap = ncap;
+	}
+	return memset((char *)*arr + (*nr)++ * size, 0, size);
+}
+
+static struct gmem_folio *new_folio(struct gmem_snapshot *s, __u64 addr)
+{
+	struct gmem_folio *f = grow((void **)&s->folios, &s->nr_folios, &s->cap_folios,
+				    sizeof(*f));
+
+	if (f)
+		f->addr = addr;
+	return f;
+}
+
+static struct gmem_file *file_of(struct gmem_snapshot *s, __u32 dev, __u64 ino)
+{
+	struct gmem_file *f;
+
+	for (size_t i = 0; i < s->nr_files; i++)
+		if (s->files[i].dev == dev && s->files[i].ino == ino)
+			return &s->files[i];
+	f = grow((void **)&s->files, &s->nr_files, &s->cap_files, sizeof(*f));
+	if (f) {
+		f->dev = dev;
+		f->ino = ino;
+	}
+	return f;
+}
+
+int gmem_snapshot_add_tracked(struct gmem_snapshot *s, __u64 folio,
+			      const struct gmem_folio_pins *v)
+{
+	struct gmem_folio *f = new_folio(s, folio);
+
+	if (!f)
+		return -ENOMEM;
+	f->ino = v->ino;
+	f->dev = v->dev;
+	f->index = v->index;
+	f->tracked = true;
+	f->t = *v;
+	f->t.comm[GMEM_COMM_LEN - 1] = '\0';
+	gmem_sanitize_comm(f->t.comm, GMEM_COMM_LEN);
+	return 0;
+}
+
+static int add_scan_file(struct gmem_snapshot *s, const struct gmem_scan_file *r)
+{
+	struct gmem_file *f = file_of(s, r->dev, r->ino);
+
+	if (!f)
+		return -ENOMEM;
+	f->size = r->size;
+	if (!f->owner_tgid) {
+		f->owner_tgid = r->tgid;
+		f->owner_fd = r->fd;
+		memcpy(f->owner_comm, r->comm, GMEM_COMM_LEN);
+		f->owner_comm[GMEM_COMM_LEN - 1] = '\0';
+		gmem_sanitize_comm(f->owner_comm, GMEM_COMM_LEN);
+	}
+	return 0;
+}
+
+static int add_scan_end(struct gmem_snapshot *s, const struct gmem_scan_end *r)
+{
+	struct gmem_file *f = file_of(s, r->dev, r->ino);
+
+	if (!f)
+		return -ENOMEM;
+	f->scanned = true;
+	f->truncated = r->truncated != 0;
+	f->kernel_folios = r->nr_folios;
+	f->kernel_pinned_folios = r->nr_pinned;
+	f->kernel_pins = r->pins;
+	f->kernel_extra_ref_folios = r->nr_extra_ref;
+	return 0;
+}
+
+int gmem_snapshot_add_scan_record(struct gmem_snapshot *s, const void *data, size_t len)
+{
+	const struct gmem_event_hdr *h = data;
+	struct gmem_folio *f;
+
+	if (len < sizeof(*h) || h->version != GMEM_ABI_VERSION || h->size != len)
+		goto bad;
+	switch (h->type) {
+	case GMEM_EV_SCAN_FILE:
+		if (len != sizeof(struct gmem_scan_file))
+			goto bad;
+		return add_scan_file(s, data);
+	case GMEM_EV_SCAN_FOLIO:
+		if (len != sizeof(struct gmem_scan_folio))
+			goto bad;
+		f = new_folio(s, ((const struct gmem_scan_folio *)data)->folio);
+		if (!f)
+			return -ENOMEM;
+		f->scanned = true;
+		memcpy(&f->k, data, sizeof(f->k));
+		f->ino = f->k.ino;
+		f->dev = f->k.dev;
+		f->index = f->k.index;
+		return 0;
+	case GMEM_EV_SCAN_END:
+		if (len != sizeof(struct gmem_scan_end))
+			goto bad;
+		return add_scan_end(s, data);
+	}
+bad:
+	s->bad_records++;
+	return -EINVAL;
+}
+
+static int cmp_folio_addr(const void *a, const void *b)
+{
+	const struct gmem_folio *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	/* tracked entry first, so the merge below keeps its fields */
+	return (int)y->tracked - (int)x->tracked;
+}
+
+static int cmp_folio_pos(const void *a, const void *b)
+{
+	const struct gmem_folio *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	if (x->index != y->index)
+		return x->index < y->index ? -1 : 1;
+	return 0;
+}
+
+/* A folio may appear once tracked and once scanned: merge the two. */
+static void merge_folios(struct gmem_snapshot *s)
+{
+	size_t out = 0;
+
+	qsort(s->folios, s->nr_folios, sizeof(*s->folios), cmp_folio_addr);
+	for (size_t i = 0; i < s->nr_folios; i++) {
+		struct gmem_folio *cur = &s->folios[i];
+
+		if (out && s->folios[out - 1].addr == cur->addr) {
+			struct gmem_folio *prev = &s->folios[out - 1];
+
+			if (cur->scanned && !prev->scanned) {
+				prev->scanned = true;
+				prev->k = cur->k;
+			}
+			continue;
+		}
+		s->folios[out++] = *cur;
+	}
+	s->nr_folios = out;
+	qsort(s->folios, s->nr_folios, sizeof(*s->folios), cmp_folio_pos);
+}
+
+static struct gmem_process *proc_of(struct gmem_snapshot *s, __u32 tgid)
+{
+	struct gmem_process *p;
+
+	for (size_t i = 0; i < s->nr_procs; i++)
+		if (s->procs[i].tgid == tgid)
+			return &s->procs[i];
+	p = grow((void **)&s->procs, &s->nr_procs, &s->cap_procs, sizeof(*p));
+	if (p)
+		p->tgid = tgid;
+	return p;
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct gmem_process *x = a, *y = b;
+
+	if (x->pins != y->pins)
+		return x->pins > y->pins ? -1 : 1;
+	return x->tgid < y->tgid ? -1 : x->tgid > y->tgid;
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+	const struct gmem_file *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+int gmem_snapshot_finish(struct gmem_snapshot *s)
+{
+	merge_folios(s);
+	for (size_t i = 0; i < s->nr_folios; i++) {
+		const struct gmem_folio *f = &s->folios[i];
+		struct gmem_process *p;
+		struct gmem_file *file;
+		__u32 pins = gmem_folio_tracked_pins(f);
+
+		if (!f->tracked)
+			continue;
+		file = file_of(s, f->dev, f->ino);
+		if (!file)
+			return -ENOMEM;
+		if (pins) {
+			file->tracked_folios++;
+			file->tracked_pins += pins;
+		}
+		p = proc_of(s, f->t.tgid);
+		if (!p)
+			return -ENOMEM;
+		memcpy(p->comm, f->t.comm, GMEM_COMM_LEN);
+		if (pins)
+			p->folios++;
+		p->pins += pins;
+		p->gets += f->t.gets;
+		if (!p->first_pin_ns || f->t.first_pin_ns < p->first_pin_ns)
+			p->first_pin_ns = f->t.first_pin_ns;
+		p->longterm |= (f->t.flags & GMEM_PIN_F_LONGTERM) != 0;
+	}
+	qsort(s->procs, s->nr_procs, sizeof(*s->procs), cmp_proc);
+	qsort(s->files, s->nr_files, sizeof(*s->files), cmp_file);
+	return 0;
+}
+
+const struct gmem_file *gmem_snapshot_find_file(const struct gmem_snapshot *s, __u32 dev,
+						 __u64 ino)
+{
+	for (size_t i = 0; i < s->nr_files; i++)
+		if (s->files[i].dev == dev && s->files[i].ino == ino)
+			return &s->files[i];
+	return NULL;
+}
+
+__u64 gmem_stats_lost(const struct gmem_stats *st)
+{
+	return st->v[GMEM_STAT_MAP_FULL] + st->v[GMEM_STAT_RACE_LOST] +
+	       st->v[GMEM_STAT_SCAN_DROPPED] + st->v[GMEM_STAT_SCAN_TRUNCATED];
+}
+
+const char *gmem_stat_name(enum gmem_stat which)
+{
+	static const char *const names[GMEM_STAT_NR] = {
+		[GMEM_STAT_PIN] = "pins",
+		[GMEM_STAT_GET] = "gets",
+		[GMEM_STAT_UNPIN] = "unpins",
+		[GMEM_STAT_UNPIN_UNKNOWN] = "unpins_untracked",
+		[GMEM_STAT_MAP_FULL] = "lost_map_full",
+		[GMEM_STAT_RACE_LOST] = "lost_race",
+		[GMEM_STAT_SCAN_DROPPED] = "scan_dropped",
+		[GMEM_STAT_SCAN_TRUNCATED] = "scan_truncated",
+	};
+
+	return which < GMEM_STAT_NR ? names[which] : "?";
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The guest-memory model: one snapshot of what the tracker recorded and what
+ * the kernel's own counters say, joined per folio and summed per process
+ * and per guest_memfd file.  It knows nothing of libbpf: unit tests feed it
+ * decoded records directly.
+ */
+#ifndef GMEM_MODEL_H
+#define GMEM_MODEL_H
+
+#include <gmem/abi.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* One folio, as tracked and as the kernel counts it. */
+struct gmem_folio {
+	__u64 addr;  /* kernel address of struct folio */
+	__u64 ino;
+	__u32 dev;
+	__u64 index;
+	bool tracked;
+	struct gmem_folio_pins t; /* valid if tracked */
+	bool scanned;
+	struct gmem_scan_folio k; /* valid if scanned */
+};
+
+/* One guest_memfd file. */
+struct gmem_file {
+	__u64 ino;
+	__u32 dev;
+	__u64 size;
+	__u32 owner_tgid; /* a process holding it open (0: none seen) */
+	__u32 owner_fd;
+	char owner_comm[GMEM_COMM_LEN];
+	bool scanned;     /* the kernel's counts below are valid */
+	bool truncated;   /* the walk hit its bound: kernel counts are low */
+	/* tracked by our programs */
+	__u32 tracked_folios;
+	__u64 tracked_pins;
+	/* the kernel's own counts */
+	__u32 kernel_folios;
+	__u32 kernel_pinned_folios;
+	__u64 kernel_pins;
+	__u32 kernel_extra_ref_folios;
+};
+
+/* One pinning process. */
+struct gmem_process {
+	__u32 tgid;
+	char comm[GMEM_COMM_LEN];
+	__u32 folios;
+	__u64 pins;
+	__u64 gets;
+	__u64 first_pin_ns;
+	bool longterm;
+};
+
+struct gmem_snapshot {
+	__u64 time_ns;      /* CLOCK_MONOTONIC when taken */
+	__u64 realtime_ns;  /* CLOCK_REALTIME when taken */
+	bool tracking;      /* pin tracking was attached */
+	bool scanned;       /* the kernel scan ran */
+	struct gmem_stats stats;
+	__u32 bad_records;  /* malformed scan records rejected */
+
+	struct gmem_folio *folios;
+	size_t nr_folios, cap_folios;
+	struct gmem_file *files;
+	size_t nr_files, cap_files;
+	struct gmem_process *procs;
+	size_t nr_procs, cap_procs;
+};
+
+void gmem_snapshot_init(struct gmem_snapshot *s);
+void gmem_snapshot_free(struct gmem_snapshot *s);
+
+/* Add one tracked folio (a folio_pins map entry). */
+int gmem_snapshot_add_tracked(struct gmem_snapshot *s, __u64 folio,
+			      const struct gmem_folio_pins *v);
+/* Decode and add one scan record; -EINVAL for a malformed one. */
+int gmem_snapshot_add_scan_record(struct gmem_snapshot *s, const void *data, size_t len);
+/* Join folios, build the per-file and per-process views, sort. */
+int gmem_snapshot_finish(struct gmem_snapshot *s);
+
+const struct gmem_file *gmem_snapshot_find_file(const struct gmem_snapshot *s, __u32 dev,
+						 __u64 ino);
+
+/* Pins of a folio as tracked (0 if untracked) and as counted by the kernel. */
+static inline __u32 gmem_folio_tracked_pins(const struct gmem_folio *f)
+{
+	return f->tracked && f->t.pins != GMEM_PINS_DEAD ? f->t.pins : 0;
+}
+
+/* Events lost anywhere: a snapshot with any is not exact. */
+__u64 gmem_stats_lost(const struct gmem_stats *st);
+const char *gmem_stat_name(enum gmem_stat which);
+
+#endif

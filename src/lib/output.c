@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "lib/output.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+
+int gmem_parse_format(const char *s, enum gmem_format *out)
+{
+	if (!strcmp(s, "table"))
+		*out = GMEM_FMT_TABLE;
+	else if (!strcmp(s, "json"))
+		*out = GMEM_FMT_JSON;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+void gmem_format_age(char *buf, size_t len, __u64 ns)
+{
+	__u64 ms = ns / 1000000, s = ms / 1000;
+
+	if (s < 60)
+		snprintf(buf, len, "%llu.%llus", s, (ms % 1000) / 100);
+	else if (s < 3600)
+		snprintf(buf, len, "%llum%02llus", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%lluh%02llum", s / 3600, (s / 60) % 60);
+}
+
+static __u64 age_ns(const struct gmem_snapshot *s, __u64 then)
+{
+	return then && s->time_ns > then ? s->time_ns - then : 0;
+}
+
+static void dev_str(char *buf, size_t len, __u32 dev)
+{
+	/* the kernel's s_dev encoding: 12-bit major, 20-bit minor */
+	snprintf(buf, len, "%u:%u", dev >> 20, dev & 0xfffff);
+}
+
+static bool limit(const struct gmem_render_opts *o, size_t i)
+{
+	return o->rows > 0 && i >= (size_t)o->rows;
+}
+
+/* ---- table ---- */
+
+static void table_header(FILE *out, const struct gmem_snapshot *s,
+			 const struct gmem_render_opts *o)
+{
+	__u64 lost = gmem_stats_lost(&s->stats);
+	char when[32] = "";
+	time_t t = (time_t)(s->realtime_ns / 1000000000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(out, "gmemtop %s  kernel %s  tracking %s  scan %s  lost %llu%s\n", when,
+		o->kernel ? o->kernel : "?", s->tracking ? "on" : "off", s->scanned ? "on" : "off",
+		lost, lost ? "  (INCOMPLETE: counts are low)" : "");
+	if (s->stats.v[GMEM_STAT_UNPIN_UNKNOWN])
+		fprintf(out, "note: %llu unpins of guest memory pinned before tracking began\n",
+			(__u64)s->stats.v[GMEM_STAT_UNPIN_UNKNOWN]);
+}
+
+static void table_procs(FILE *out, const struct gmem_snapshot *s,
+			const struct gmem_render_opts *o)
+{
+	fprintf(out, "\nPROCESSES\n%8s  %-16s %8s %8s %6s %9s  %s\n", "PID", "COMM", "FOLIOS",
+		"PINS", "GETS", "LONGTERM", "FIRST_PIN");
+	for (size_t i = 0; i < s->nr_procs && !limit(o, i); i++) {
+		const struct gmem_process *p = &s->procs[i];
+		char age[32];
+
+		gmem_format_age(age, sizeof(age), age_ns(s, p->first_pin_ns));
+		fprintf(out, "%8u  %-16s %8u %8llu %6llu %9s  %s ago\n", p->tgid,
+			p->comm, p->folios, p->pins, p->gets, p->longterm ? "yes" : "no", age);
+	}
+	if (!s->nr_procs)
+		fprintf(out, "%8s  (no pins tracked)\n", "-");
+}
+
+static void table_files(FILE *out, const struct gmem_snapshot *s,
+			const struct gmem_render_opts *o)
+{
+	fprintf(out, "\nGUEST_MEMFD FILES\n%-8s %8s %8s  %-16s %10s  %14s  %s\n", "DEV", "INODE",
+		"PID", "COMM", "SIZE", "TRACKED", "KERNEL");
+	fprintf(out, "%-8s %8s %8s  %-16s %10s  %14s  %s\n", "", "", "", "", "", "FOLIOS/PINS",
+		"FOLIOS/PINNED/PINS/EXTRA_REF");
+	for (size_t i = 0; i < s->nr_files && !limit(o, i); i++) {
+		const struct gmem_file *f = &s->files[i];
+		char dev[24], tracked[32], kernel[64];
+
+		dev_str(dev, sizeof(dev), f->dev);
+		snprintf(tracked, sizeof(tracked), "%u/%llu", f->tracked_folios, f->tracked_pins);
+		if (f->scanned)
+			snprintf(kernel, sizeof(kernel), "%u/%u/%llu/%u%s", f->kernel_folios,
+				 f->kernel_pinned_folios, f->kernel_pins, f->kernel_extra_ref_folios,
+				 f->truncated ? " (truncated)" : "");
+		else
+			snprintf(kernel, sizeof(kernel), "-");
+		fprintf(out, "%-8s %8llu %8u  %-16s %10llu  %14s  %s\n", dev, f->ino,
+			f->owner_tgid, f->owner_tgid ? f->owner_comm : "-", f->size,
+			s->tracking ? tracked : "-", kernel);
+	}
+	if (!s->nr_files)
+		fprintf(out, "%-8s  (no guest_memfd files)\n", "-");
+}
+
+static void table_folios(FILE *out, const struct gmem_snapshot *s,
+			 const struct gmem_render_opts *o)
+{
+	size_t shown = 0;
+
+	fprintf(out, "\nFOLIOS\n%-18s %8s %8s %6s %6s %8s  %-16s %8s %6s\n", "FOLIO", "INODE",
+		"INDEX", "PINS", "GETS", "PID", "COMM", "K_REFS", "K_PINS");
+	for (size_t i = 0; i < s->nr_folios && !limit(o, shown); i++) {
+		const struct gmem_folio *f = &s->folios[i];
+
+		shown++;
+		fprintf(out, "0x%016llx %8llu %8llu %6u %6u %8u  %-16s ", f->addr,
+			f->ino, f->index, gmem_folio_tracked_pins(f), f->tracked ? f->t.gets : 0,
+			f->tracked ? f->t.tgid : 0, f->tracked ? f->t.comm : "-");
+		if (f->scanned)
+			fprintf(out, "%8d %6u\n", f->k.refcount, f->k.pins);
+		else
+			fprintf(out, "%8s %6s\n", "-", "-");
+	}
+}
+
+static int render_table(FILE *out, const struct gmem_snapshot *s,
+			const struct gmem_render_opts *o)
+{
+	table_header(out, s, o);
+	table_procs(out, s, o);
+	table_files(out, s, o);
+	if (o->folios)
+		table_folios(out, s, o);
+	fputc('\n', out);
+	return ferror(out) ? -EIO : 0;
+}
+
+/* ---- JSON (schema: doc/json-schema.md) ---- */
+
+static struct json_object *jint(__u64 v) { return json_object_new_int64((int64_t)v); }
+
+static struct json_object *json_stats(const struct gmem_snapshot *s)
+{
+	struct json_object *o = json_object_new_object();
+
+	for (int i = 0; i < GMEM_STAT_NR; i++)
+		json_object_object_add(o, gmem_stat_name(i), jint(s->stats.v[i]));
+	json_object_object_add(o, "lost", jint(gmem_stats_lost(&s->stats)));
+	return o;
+}
+
+static struct json_object *json_procs(const struct gmem_snapshot *s,
+				      const struct gmem_render_opts *o)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < s->nr_procs && !limit(o, i); i++) {
+		const struct gmem_process *p = &s->procs[i];
+		struct json_object *j = json_object_new_object();
+
+		json_object_object_add(j, "pid", jint(p->tgid));
+		json_object_object_add(j, "comm", json_object_new_string(p->comm));
+		json_object_object_add(j, "pinned_folios", jint(p->folios));
+		json_object_object_add(j, "pins", jint(p->pins));
+		json_object_object_add(j, "gets", jint(p->gets));
+		json_object_object_add(j, "longterm", json_object_new_boolean(p->longterm));
+		json_object_object_add(j, "first_pin_age_ms", jint(age_ns(s, p->first_pin_ns) / 1000000));
+		json_object_array_add(arr, j);
+	}
+	return arr;
+}
+
+static struct json_object *json_files(const struct gmem_snapshot *s,
+				      const struct gmem_render_opts *o)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < s->nr_files && !limit(o, i); i++) {
+		const struct gmem_file *f = &s->files[i];
+		struct json_object *j = json_object_new_object(), *t, *k, *own;
+		char dev[24];
+
+		dev_str(dev, sizeof(dev), f->dev);
+		json_object_object_add(j, "dev", json_object_new_string(dev));
+		json_object_object_add(j, "ino", jint(f->ino));
+		json_object_object_add(j, "size", jint(f->size));
+		own = NULL;
+		if (f->owner_tgid) {
+			own = json_object_new_object();
+			json_object_object_add(own, "pid", jint(f->owner_tgid));
+			json_object_object_add(own, "comm", json_object_new_string(f->owner_comm));
+			json_object_object_add(own, "fd", jint(f->owner_fd));
+		}
+		json_object_object_add(j, "owner", own);
+		t = NULL;
+		if (s->tracking) {
+			t = json_object_new_object();
+			json_object_object_add(t, "pinned_folios", jint(f->tracked_folios));
+			json_object_object_add(t, "pins", jint(f->tracked_pins));
+		}
+		json_object_object_add(j, "tracked", t);
+		k = NULL;
+		if (f->scanned) {
+			k = json_object_new_object();
+			json_object_object_add(k, "folios", jint(f->kernel_folios));
+			json_object_object_add(k, "pinned_folios", jint(f->kernel_pinned_folios));
+			json_object_object_add(k, "pins", jint(f->kernel_pins));
+			json_object_object_add(k, "extra_ref_folios", jint(f->kernel_extra_ref_folios));
+			json_object_object_add(k, "complete", json_object_new_boolean(!f->truncated));
+		}
+		json_object_object_add(j, "kernel", k);
+		json_object_array_add(arr, j);
+	}
+	return arr;
+}
+
+static struct json_object *json_folios(const struct gmem_snapshot *s)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < s->nr_folios; i++) {
+		const struct gmem_folio *f = &s->folios[i];
+		struct json_object *j = json_object_new_object(), *t = NULL, *k = NULL;
+		char addr[24], dev[24];
+
+		snprintf(addr, sizeof(addr), "0x%016llx", f->addr);
+		dev_str(dev, sizeof(dev), f->dev);
+		json_object_object_add(j, "folio", json_object_new_string(addr));
+		json_object_object_add(j, "dev", json_object_new_string(dev));
+		json_object_object_add(j, "ino", jint(f->ino));
+		json_object_object_add(j, "index", jint(f->index));
+		if (f->tracked) {
+			t = json_object_new_object();
+			json_object_object_add(t, "pins", jint(gmem_folio_tracked_pins(f)));
+			json_object_object_add(t, "gets", jint(f->t.gets));
+			json_object_object_add(t, "pid", jint(f->t.tgid));
+			json_object_object_add(t, "tid", jint(f->t.pid));
+			json_object_object_add(t, "comm", json_object_new_string(f->t.comm));
+			json_object_object_add(t, "longterm",
+					       json_object_new_boolean(f->t.flags & GMEM_PIN_F_LONGTERM));
+			json_object_object_add(t, "first_pin_age_ms",
+					       jint(age_ns(s, f->t.first_pin_ns) / 1000000));
+		}
+		json_object_object_add(j, "tracked", t);
+		if (f->scanned) {
+			k = json_object_new_object();
+			json_object_object_add(k, "refcount", json_object_new_int(f->k.refcount));
+			json_object_object_add(k, "mapcount", json_object_new_int(f->k.mapcount));
+			json_object_object_add(k, "pins", jint(f->k.pins));
+			json_object_object_add(k, "order", jint(f->k.order));
+		}
+		json_object_object_add(j, "kernel", k);
+		json_object_array_add(arr, j);
+	}
+	return arr;
+}
+
+static int render_json(FILE *out, const struct gmem_snapshot *s,
+		       const struct gmem_render_opts *o)
+{
+	struct json_object *root = json_object_new_object();
+
+	json_object_object_add(root, "version", jint(GMEM_ABI_VERSION));
+	json_object_object_add(root, "time_ns", jint(s->realtime_ns));
+	json_object_object_add(root, "kernel", json_object_new_string(o->kernel ? o->kernel : ""));
+	json_object_object_add(root, "tracking", json_object_new_boolean(s->tracking));
+	json_object_object_add(root, "scanned", json_object_new_boolean(s->scanned));
+	json_object_object_add(root, "complete",
+			       json_object_new_boolean(!gmem_stats_lost(&s->stats) && !s->bad_records));
+	json_object_object_add(root, "stats", json_stats(s));
+	json_object_object_add(root, "processes", json_procs(s, o));
+	json_object_object_add(root, "files", json_files(s, o));
+	json_object_object_add(root, "folios", json_folios(s));
+	fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+	json_object_put(root);
+	fflush(out);
+	return ferror(out) ? -EIO : 0;
+}
+
+int gmem_render_snapshot(FILE *out, const struct gmem_snapshot *s,
+			 const struct gmem_render_opts *o)
+{
+	switch (o->fmt) {
+	case GMEM_FMT_TABLE:
+		return render_table(out, s, o);
+	case GMEM_FMT_JSON:
+		return render_json(out, s, o);
+	}
+	return -EINVAL;
+}

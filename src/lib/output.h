@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Renderers of a snapshot: one per format, shared by every program. */
+#ifndef GMEM_OUTPUT_H
+#define GMEM_OUTPUT_H
+
+#include "lib/model.h"
+
+#include <stdio.h>
+
+enum gmem_format {
+	GMEM_FMT_TABLE,
+	GMEM_FMT_JSON, /* one object per snapshot, one line each (JSON lines) */
+};
+
+struct gmem_render_opts {
+	enum gmem_format fmt;
+	int rows;            /* at most this many rows per table (0: all) */
+	bool folios;         /* list folios too (JSON always does) */
+	const char *kernel;  /* release string to show */
+};
+
+int gmem_parse_format(const char *s, enum gmem_format *out);
+int gmem_render_snapshot(FILE *out, const struct gmem_snapshot *s,
+			 const struct gmem_render_opts *o);
+/* "1.5s", "3m02s", "2h05m": a duration for humans. */
+void gmem_format_age(char *buf, size_t len, __u64 ns);
+
+#endif
