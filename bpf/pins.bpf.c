@@ -150,33 +150,244 @@ int BPF_PROG(try_grab_folio_fast_exit, struct page *page, int refs, unsigned int
 	return 0;
 }
 
-/* mm/gup.c: every FOLL_PIN release (unpin_user_page*, unpin_folio*, rollbacks). */
-SEC("fentry/gup_put_folio")
-int BPF_PROG(gup_put_folio_entry, struct folio *folio, int refs, unsigned int flags)
+/* Text ranges of the traced unpin functions, from kallsyms (0: absent). */
+const volatile __u64 unpin_text_start[GMEM_UNPIN_NR] = {};
+const volatile __u64 unpin_text_end[GMEM_UNPIN_NR] = {};
+
+/* The longest array an unpin call may pass that we walk (bpf_loop's cap). */
+#define UNPIN_WALK_MAX (1u << 23)
+#define UNPIN_STACK_DEPTH 6
+
+/*
+ * Argument i of a traced function as a plain number.  The verifier keeps
+ * pointer arguments typed, and a typed pointer may not be passed to a
+ * global function or mixed with arithmetic; a copy made by a helper is
+ * just a value.
+ */
+static __always_inline __u64 arg_value(unsigned long long *ctx, int i)
 {
-	struct address_space *mapping;
-	struct gmem_folio_pins *v;
-	__u64 key = (__u64)folio;
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &ctx[i]);
+	return v;
+}
+
+/* Is this a folio whose pins we may track?  Guest memory, or a folio
+ * whose mapping is gone (hole punched while pinned). */
+static __always_inline bool maybe_guest(__u64 addr)
+{
+	struct address_space *mapping = BPF_CORE_READ((struct folio *)addr, mapping);
+
+	return !mapping || mapping_is_guest_memfd(mapping);
+}
+
+/*
+ * Called from inside another unpin function that we count (other than
+ * 'self')?  Then that one accounts for these pins.  Only the innermost
+ * frames count: deeper ones may belong to an interrupted task.
+ */
+static __always_inline bool nested_in_counted_unpin(void *ctx, int self)
+{
+	__u64 frames[UNPIN_STACK_DEPTH] = {};
+	long n = bpf_get_stack(ctx, frames, sizeof(frames), 0);
+
+	for (int i = 0; i < UNPIN_STACK_DEPTH; i++) {
+		if (n < (long)((i + 1) * sizeof(__u64)))
+			break;
+		for (int f = 0; f < GMEM_UNPIN_NR; f++)
+			if (f != self && frames[i] >= unpin_text_start[f] &&
+			    frames[i] < unpin_text_end[f])
+				return true;
+	}
+	return false;
+}
+
+/* Release 'refs' FOLL_PIN references of a tracked folio. */
+__noinline int folio_unpin(__u64 addr, __u32 refs)
+{
+	struct gmem_folio_pins *v = bpf_map_lookup_elem(&folio_pins, &addr);
 	__u32 old;
 
-	if (!(flags & foll_pin))
-		return 0;
-	/* A hole punch clears folio->mapping while pins are held: look those
-	 * up by address; any other mapping that is not guest_memfd is foreign. */
-	mapping = BPF_CORE_READ(folio, mapping);
-	if (mapping && !mapping_is_guest_memfd(mapping))
-		return 0;
-
-	v = bpf_map_lookup_elem(&folio_pins, &key);
 	if (!v) {
-		if (mapping)
+		if (BPF_CORE_READ((struct folio *)addr, mapping))
 			stat_add(GMEM_STAT_UNPIN_UNKNOWN, refs);
 		return 0;
 	}
 	stat_add(GMEM_STAT_UNPIN, refs);
-	old = __sync_fetch_and_sub(&v->pins, (__u32)refs);
-	if (old == (__u32)refs && v->gets == 0 &&
+	old = __sync_fetch_and_sub(&v->pins, refs);
+	if (old == refs && v->gets == 0 &&
 	    __sync_val_compare_and_swap(&v->pins, 0, GMEM_PINS_DEAD) == 0)
-		bpf_map_delete_elem(&folio_pins, &key);
+		bpf_map_delete_elem(&folio_pins, &addr);
+	return 0;
+}
+
+/*
+ * page -> folio.  A tail page has bit 0 set in its first word, which was
+ * page->compound_head and became page->compound_info in 7.x.  The rest of
+ * the word is the head page's address, or (the later "compound_info mask"
+ * series, when sizeof(struct page) is a power of two) a mask that turns the
+ * tail's address into the head's.  A head pointer lies at most a maximal
+ * folio's worth of struct pages below the tail; a mask does not.
+ */
+struct page___compound_head {
+	unsigned long compound_head;
+} __attribute__((preserve_access_index));
+struct page___compound_info {
+	unsigned long compound_info;
+} __attribute__((preserve_access_index));
+
+#define MAX_FOLIO_PAGES_SPAN ((1ul << 18) * 64)
+
+static __always_inline __u64 page_folio_addr(__u64 page)
+{
+	unsigned long info;
+
+	if (bpf_core_field_exists(struct page___compound_info, compound_info))
+		info = BPF_CORE_READ((struct page___compound_info *)page, compound_info);
+	else
+		info = BPF_CORE_READ((struct page___compound_head *)page, compound_head);
+	if (!(info & 1))
+		return page;
+	if (info - 1 <= page && page - (info - 1) < MAX_FOLIO_PAGES_SPAN)
+		return info - 1;
+	return page & info;
+}
+
+enum unpin_array { ARRAY_PAGES, ARRAY_FOLIOS, ARRAY_PAGE_RANGE };
+
+struct unpin_walk {
+	__u64 base;
+	__u64 n;
+	__u32 kind;   /* enum unpin_array */
+	__u32 apply;  /* 0: count candidates, 1: unpin them */
+	__u64 found;
+};
+
+/* Element i of the array an unpin call was given, as a folio address. */
+__noinline int unpin_walk_elem(struct unpin_walk *w, __u32 i)
+{
+	__u64 elem = 0;
+
+	if (!w)
+		return 1;
+	if (i >= w->n)
+		return 1;
+	if (w->kind == ARRAY_PAGE_RANGE) {
+		elem = page_folio_addr(w->base + (__u64)i * bpf_core_type_size(struct page));
+	} else {
+		bpf_probe_read_kernel(&elem, sizeof(elem), (void *)(w->base + (__u64)i * 8));
+		if (w->kind == ARRAY_PAGES)
+			elem = page_folio_addr(elem);
+	}
+	if (!elem || !maybe_guest(elem))
+		return 0;
+	w->found++;
+	if (w->apply)
+		folio_unpin(elem, 1);
+	return 0;
+}
+
+static long unpin_walk_step(__u64 i, struct unpin_walk *w)
+{
+	return unpin_walk_elem(w, (__u32)i) ? 1 : 0;
+}
+
+/* An unpin of an array: one pass to find guest folios (foreign memory
+ * stops here), then the stack check, then a pass that unpins. */
+static __always_inline void unpin_array(unsigned long long *ctx, int self, __u64 n, __u32 kind)
+{
+	struct unpin_walk w = { .n = n, .kind = kind };
+
+	if (!n)
+		return;
+	w.base = arg_value(ctx, 0);
+	if (!w.base)
+		return;
+	if (n > UNPIN_WALK_MAX) {
+		stat_add(GMEM_STAT_UNPIN_TRUNCATED, 1);
+		w.n = n = UNPIN_WALK_MAX;
+	}
+	bpf_loop(n, unpin_walk_step, &w, 0);
+	if (!w.found || nested_in_counted_unpin(ctx, self))
+		return;
+	w.apply = 1;
+	bpf_loop(n, unpin_walk_step, &w, 0);
+}
+
+/* A release of 'refs' pins of the folio (or page, if 'is_page') passed
+ * as argument 0. */
+static __always_inline void unpin_one(unsigned long long *ctx, int self, bool is_page,
+				      __u32 refs)
+{
+	__u64 folio = arg_value(ctx, 0);
+
+	if (is_page)
+		folio = page_folio_addr(folio);
+	if (!folio || !maybe_guest(folio) || nested_in_counted_unpin(ctx, self))
+		return;
+	folio_unpin(folio, refs);
+}
+
+/*
+ * mm/gup.c's own releases (the fast path's rollback, error paths); the
+ * exported unpin functions below may inline it, or call it out of line,
+ * in which case they account for it.
+ */
+SEC("fentry/gup_put_folio")
+int BPF_PROG(gup_put_folio_entry, struct folio *folio, int refs, unsigned int flags)
+{
+	if (flags & foll_pin)
+		unpin_one(ctx, -1, false, refs);
+	return 0;
+}
+
+SEC("fentry/unpin_user_page")
+int BPF_PROG(unpin_user_page_entry, struct page *page)
+{
+	unpin_one(ctx, GMEM_UNPIN_USER_PAGE, true, 1);
+	return 0;
+}
+
+SEC("fentry/unpin_folio")
+int BPF_PROG(unpin_folio_entry, struct folio *folio)
+{
+	unpin_one(ctx, GMEM_UNPIN_FOLIO, false, 1);
+	return 0;
+}
+
+SEC("fentry/unpin_user_folio")
+int BPF_PROG(unpin_user_folio_entry, struct folio *folio, unsigned long npages)
+{
+	unpin_one(ctx, GMEM_UNPIN_USER_FOLIO, false, npages);
+	return 0;
+}
+
+SEC("fentry/unpin_user_pages")
+int BPF_PROG(unpin_user_pages_entry, struct page **pages, unsigned long npages)
+{
+	unpin_array(ctx, GMEM_UNPIN_USER_PAGES, npages, ARRAY_PAGES);
+	return 0;
+}
+
+SEC("fentry/unpin_user_pages_dirty_lock")
+int BPF_PROG(unpin_user_pages_dirty_lock_entry, struct page **pages, unsigned long npages,
+	     bool make_dirty)
+{
+	unpin_array(ctx, GMEM_UNPIN_USER_PAGES_DIRTY_LOCK, npages, ARRAY_PAGES);
+	return 0;
+}
+
+SEC("fentry/unpin_user_page_range_dirty_lock")
+int BPF_PROG(unpin_user_page_range_dirty_lock_entry, struct page *page, unsigned long npages,
+	     bool make_dirty)
+{
+	unpin_array(ctx, GMEM_UNPIN_USER_PAGE_RANGE_DIRTY_LOCK, npages, ARRAY_PAGE_RANGE);
+	return 0;
+}
+
+SEC("fentry/unpin_folios")
+int BPF_PROG(unpin_folios_entry, struct folio **folios, unsigned long nfolios)
+{
+	unpin_array(ctx, GMEM_UNPIN_FOLIOS, nfolios, ARRAY_FOLIOS);
 	return 0;
 }

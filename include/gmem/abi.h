@@ -26,6 +26,24 @@
 #define GMEM_DEFAULT_MAX_FOLIOS (1u << 18)
 #define GMEM_DEFAULT_SCAN_RINGBUF (8u << 20)
 
+/*
+ * The exported unpin functions (mm/gup.c).  gup_put_folio() is static and
+ * inlined into some of them, so each is traced itself; the loader passes
+ * their text ranges so that a call nested in another one (an out-of-line
+ * gup_put_folio(), unpin_user_pages_dirty_lock() -> unpin_user_pages()) is
+ * not counted twice.
+ */
+enum gmem_unpin_func {
+	GMEM_UNPIN_USER_PAGE,
+	GMEM_UNPIN_USER_PAGES,
+	GMEM_UNPIN_USER_PAGES_DIRTY_LOCK,
+	GMEM_UNPIN_USER_PAGE_RANGE_DIRTY_LOCK,
+	GMEM_UNPIN_FOLIO,
+	GMEM_UNPIN_FOLIOS,
+	GMEM_UNPIN_USER_FOLIO,
+	GMEM_UNPIN_NR,
+};
+
 /* Every ring-buffer record starts with this header. */
 struct gmem_event_hdr {
 	__u16 version; /* GMEM_ABI_VERSION */
@@ -80,6 +98,7 @@ enum gmem_stat {
 	GMEM_STAT_RACE_LOST,      /* a pin not recorded: entry kept dying under us */
 	GMEM_STAT_SCAN_DROPPED,   /* scan records lost: ring buffer full */
 	GMEM_STAT_SCAN_TRUNCATED, /* a file walk stopped at its iteration bound */
+	GMEM_STAT_UNPIN_TRUNCATED, /* an unpin array longer than we walk: pins lost */
 	GMEM_STAT_NR,
 };
 

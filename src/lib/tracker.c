@@ -2,6 +2,7 @@
 #include "lib/tracker.h"
 
 #include "lib/bpfutil.h"
+#include "lib/kallsyms.h"
 #include "lib/log.h"
 #include "pins.skel.h"
 
@@ -14,22 +15,50 @@ struct gmem_tracker {
 	struct gmem_pins *skel;
 };
 
-/* The kernel functions the programs attach to. */
-static const char *const attach_funcs[] = {
+/* The grab side and mm/gup.c's internal release: all three are needed. */
+static const char *const required_funcs[] = {
 	"try_grab_folio",      /* fexit: slow-path FOLL_PIN/FOLL_GET grabs */
 	"try_grab_folio_fast", /* fexit: lockless fast-path grabs */
-	"gup_put_folio",       /* fentry: every FOLL_PIN release */
+	"gup_put_folio",       /* fentry: rollbacks and internal releases */
 };
+
+/* The exported unpin functions, indexed by enum gmem_unpin_func.  A kernel
+ * that lacks one (unpin_folio(s) and unpin_user_folio came in 6.11-6.12)
+ * cannot call it either: its program is simply not loaded. */
+static const char *const unpin_funcs[GMEM_UNPIN_NR] = {
+	[GMEM_UNPIN_USER_PAGE] = "unpin_user_page",
+	[GMEM_UNPIN_USER_PAGES] = "unpin_user_pages",
+	[GMEM_UNPIN_USER_PAGES_DIRTY_LOCK] = "unpin_user_pages_dirty_lock",
+	[GMEM_UNPIN_USER_PAGE_RANGE_DIRTY_LOCK] = "unpin_user_page_range_dirty_lock",
+	[GMEM_UNPIN_FOLIO] = "unpin_folio",
+	[GMEM_UNPIN_FOLIOS] = "unpin_folios",
+	[GMEM_UNPIN_USER_FOLIO] = "unpin_user_folio",
+};
+
+static struct bpf_program *unpin_prog(struct gmem_pins *skel, int which)
+{
+	switch (which) {
+	case GMEM_UNPIN_USER_PAGE: return skel->progs.unpin_user_page_entry;
+	case GMEM_UNPIN_USER_PAGES: return skel->progs.unpin_user_pages_entry;
+	case GMEM_UNPIN_USER_PAGES_DIRTY_LOCK: return skel->progs.unpin_user_pages_dirty_lock_entry;
+	case GMEM_UNPIN_USER_PAGE_RANGE_DIRTY_LOCK:
+		return skel->progs.unpin_user_page_range_dirty_lock_entry;
+	case GMEM_UNPIN_FOLIO: return skel->progs.unpin_folio_entry;
+	case GMEM_UNPIN_FOLIOS: return skel->progs.unpin_folios_entry;
+	case GMEM_UNPIN_USER_FOLIO: return skel->progs.unpin_user_folio_entry;
+	}
+	return NULL;
+}
 
 static int check_kernel(const struct gmem_kernel *k)
 {
 	int missing = 0;
 
-	for (size_t i = 0; i < sizeof(attach_funcs) / sizeof(attach_funcs[0]); i++) {
-		if (gmem_kernel_has_func(k, attach_funcs[i]))
+	for (size_t i = 0; i < sizeof(required_funcs) / sizeof(required_funcs[0]); i++) {
+		if (gmem_kernel_has_func(k, required_funcs[i]))
 			continue;
 		gmem_err("cannot track pins: %s() is not in this kernel's BTF "
-			 "(renamed or inlined in %s)", attach_funcs[i], k->release);
+			 "(renamed or inlined in %s)", required_funcs[i], k->release);
 		missing++;
 	}
 	if (!k->foll_pin || !k->foll_get) {
@@ -37,6 +66,40 @@ static int check_kernel(const struct gmem_kernel *k)
 		missing++;
 	}
 	return missing ? -ENOENT : 0;
+}
+
+/* Switch off the unpin programs this kernel has no function for, and give
+ * the others their text ranges (for the nesting check). */
+static int configure_unpins(struct gmem_pins *skel, const struct gmem_kernel *k)
+{
+	struct gmem_kallsyms ks;
+	int err = gmem_kallsyms_load(&ks);
+
+	if (err) {
+		gmem_err("cannot read /proc/kallsyms: %s", strerror(-err));
+		return err;
+	}
+	for (int f = 0; f < GMEM_UNPIN_NR; f++) {
+		__u64 start, end;
+
+		if (!gmem_kernel_has_func(k, unpin_funcs[f])) {
+			bpf_program__set_autoload(unpin_prog(skel, f), false);
+			gmem_debug("%s() not in this kernel: not traced", unpin_funcs[f]);
+			continue;
+		}
+		err = gmem_kallsyms_range(&ks, unpin_funcs[f], &start, &end);
+		if (err) {
+			gmem_err("cannot find %s in /proc/kallsyms: %s%s", unpin_funcs[f],
+				 strerror(-err),
+				 err == -EPERM ? " (addresses hidden: run as root, or lower "
+						 "/proc/sys/kernel/kptr_restrict)" : "");
+			break;
+		}
+		skel->rodata->unpin_text_start[f] = start;
+		skel->rodata->unpin_text_end[f] = end;
+	}
+	gmem_kallsyms_free(&ks);
+	return err;
 }
 
 int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
@@ -64,6 +127,9 @@ int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
 	t->skel->rodata->filter_tgid = opts->filter_tgid;
 	if (opts->max_folios)
 		bpf_map__set_max_entries(t->skel->maps.folio_pins, opts->max_folios);
+	err = configure_unpins(t->skel, k);
+	if (err)
+		goto fail;
 
 	err = gmem_pins__load(t->skel);
 	if (err) {
