@@ -124,7 +124,7 @@ KERNEL ?= stock
 FILTER ?=
 vmtest: all
 	$(Q)tools/vmtest/vmtest -k $(KERNEL) $(foreach f,$(FILTER),-f $(f)) \
-		$(foreach p,$(PROG_BINS) $(TEST_PROG_BINS),-p $(p))
+		$(foreach p,$(PROG_BINS) $(TEST_PROG_BINS),-p $(p)) -p "$$(command -v jq)"
 
 # The two README commands: both install what is missing first, then run
 # in a fresh make so that pkg-config sees the installed libraries.

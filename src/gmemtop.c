@@ -117,8 +117,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'h':
 			printf(usage_text, GMEM_DEFAULT_MAX_FOLIOS);
 			exit(0);
-		default:
-			return usage_error("%s", "bad option");
+		default: /* getopt said what was wrong */
+			fprintf(stderr, "Try 'gmemtop --help'.\n");
+			return EXIT_USAGE;
 		}
 	}
 	if (o->scan_only && o->no_scan)

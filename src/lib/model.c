@@ -143,6 +143,13 @@ bad:
 	return -EINVAL;
 }
 
+/* qsort()'s base is declared nonnull, and an array is NULL until it grows. */
+static void sort(void *base, size_t nr, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (nr > 1)
+		qsort(base, nr, size, cmp);
+}
+
 static int cmp_folio_addr(const void *a, const void *b)
 {
 	const struct gmem_folio *x = a, *y = b;
@@ -171,7 +178,7 @@ static void merge_folios(struct gmem_snapshot *s)
 {
 	size_t out = 0;
 
-	qsort(s->folios, s->nr_folios, sizeof(*s->folios), cmp_folio_addr);
+	sort(s->folios, s->nr_folios, sizeof(*s->folios), cmp_folio_addr);
 	for (size_t i = 0; i < s->nr_folios; i++) {
 		struct gmem_folio *cur = &s->folios[i];
 
@@ -187,7 +194,7 @@ static void merge_folios(struct gmem_snapshot *s)
 		s->folios[out++] = *cur;
 	}
 	s->nr_folios = out;
-	qsort(s->folios, s->nr_folios, sizeof(*s->folios), cmp_folio_pos);
+	sort(s->folios, s->nr_folios, sizeof(*s->folios), cmp_folio_pos);
 }
 
 static struct gmem_process *proc_of(struct gmem_snapshot *s, __u32 tgid)
@@ -251,8 +258,8 @@ int gmem_snapshot_finish(struct gmem_snapshot *s)
 			p->first_pin_ns = f->t.first_pin_ns;
 		p->longterm |= (f->t.flags & GMEM_PIN_F_LONGTERM) != 0;
 	}
-	qsort(s->procs, s->nr_procs, sizeof(*s->procs), cmp_proc);
-	qsort(s->files, s->nr_files, sizeof(*s->files), cmp_file);
+	sort(s->procs, s->nr_procs, sizeof(*s->procs), cmp_proc);
+	sort(s->files, s->nr_files, sizeof(*s->files), cmp_file);
 	return 0;
 }
 
@@ -268,7 +275,8 @@ const struct gmem_file *gmem_snapshot_find_file(const struct gmem_snapshot *s, _
 __u64 gmem_stats_lost(const struct gmem_stats *st)
 {
 	return st->v[GMEM_STAT_MAP_FULL] + st->v[GMEM_STAT_RACE_LOST] +
-	       st->v[GMEM_STAT_SCAN_DROPPED] + st->v[GMEM_STAT_SCAN_TRUNCATED];
+	       st->v[GMEM_STAT_SCAN_DROPPED] + st->v[GMEM_STAT_SCAN_TRUNCATED] +
+	       st->v[GMEM_STAT_UNPIN_TRUNCATED];
 }
 
 const char *gmem_stat_name(enum gmem_stat which)
@@ -282,6 +290,7 @@ const char *gmem_stat_name(enum gmem_stat which)
 		[GMEM_STAT_RACE_LOST] = "lost_race",
 		[GMEM_STAT_SCAN_DROPPED] = "scan_dropped",
 		[GMEM_STAT_SCAN_TRUNCATED] = "scan_truncated",
+		[GMEM_STAT_UNPIN_TRUNCATED] = "lost_unpin_truncated",
 	};
 
 	return which < GMEM_STAT_NR ? names[which] : "?";

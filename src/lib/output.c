@@ -52,7 +52,7 @@ static bool limit(const struct gmem_render_opts *o, size_t i)
 static void table_header(FILE *out, const struct gmem_snapshot *s,
 			 const struct gmem_render_opts *o)
 {
-	__u64 lost = gmem_stats_lost(&s->stats);
+	__u64 lost = gmem_stats_lost(&s->stats) + s->bad_records;
 	char when[32] = "";
 	time_t t = (time_t)(s->realtime_ns / 1000000000);
 	struct tm tm;
@@ -144,7 +144,7 @@ static int render_table(FILE *out, const struct gmem_snapshot *s,
 	return ferror(out) ? -EIO : 0;
 }
 
-/* ---- JSON (schema: doc/json-schema.md) ---- */
+/* ---- JSON (schema: doc/gmemtop-json.md) ---- */
 
 static struct json_object *jint(__u64 v) { return json_object_new_int64((int64_t)v); }
 
@@ -154,6 +154,7 @@ static struct json_object *json_stats(const struct gmem_snapshot *s)
 
 	for (int i = 0; i < GMEM_STAT_NR; i++)
 		json_object_object_add(o, gmem_stat_name(i), jint(s->stats.v[i]));
+	json_object_object_add(o, "bad_records", jint(s->bad_records));
 	json_object_object_add(o, "lost", jint(gmem_stats_lost(&s->stats)));
 	return o;
 }

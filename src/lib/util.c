@@ -12,7 +12,9 @@ int gmem_parse_u64(const char *s, unsigned long long min, unsigned long long max
 	unsigned long long v;
 	char *end;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	/* a digit first: strtoull() would skip any whitespace, then take a sign
+	 * ("\t-1" is 2^64-1, without ERANGE) */
+	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
