@@ -54,7 +54,10 @@ UNIT_LIB_OBJS := $(patsubst src/lib/%.c,$(OUTPUT)/unit/lib/%.o,$(LIB_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean deps check unit vmtest demo bench help
+.PHONY: all clean deps check unit vmtest demo help install
+
+PREFIX ?= /usr/local
+DESTDIR ?=
 
 all: $(PROG_BINS) $(TEST_PROG_BINS)
 
@@ -64,6 +67,7 @@ help:
 	@echo "make demo       install what is missing, boot a VM and show gmemtop on a pinning workload"
 	@echo "make unit       unit tests only (ASan/UBSan)"
 	@echo "make vmtest     VM tests only; KERNEL=stock|stock-6.12|stock-7.2|testkernel|PATH, FILTER=..."
+	@echo "make install    install programs and man pages (PREFIX=$(PREFIX) DESTDIR=)"
 	@echo "options: OUTPUT=dir V=1 VMLINUX_BTF=path VMLINUX_MODULE_BTF=path CC= CLANG= BPFTOOL="
 
 deps:
@@ -135,6 +139,11 @@ check: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)OUTPUT=$(OUTPUT) KERNEL=$(KERNEL) tools/demo $(PROG_BINS) $(TEST_PROG_BINS)
+
+install: $(PROG_BINS)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -D -m 0755 -t $(DESTDIR)$(PREFIX)/sbin $(PROG_BINS)
+	$(Q)install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man8 doc/gmemtop.8
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

@@ -65,7 +65,8 @@ static int create_gmem(size_t size, int *vm_out)
 	if (vm < 0)
 		die(4, "skip: KVM_CREATE_VM: %s", strerror(errno));
 	if (ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)
-		die(4, "skip: this kernel has no guest_memfd (KVM_CAP_GUEST_MEMFD, Linux 6.8+)");
+		die(4, "skip: guest_memfd is not available to default VMs here "
+		       "(KVM_CAP_GUEST_MEMFD; host-mappable guest_memfd needs Linux 6.18+)");
 	flags = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
 	if (flags < 0 || !(flags & GUEST_MEMFD_FLAG_MMAP) || !(flags & GUEST_MEMFD_FLAG_INIT_SHARED))
 		die(4, "skip: guest_memfd cannot be mmap'ed here (GUEST_MEMFD_FLAG_MMAP, Linux 6.18+)");

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Bad input gets a one-line error saying what to do, and a distinct exit
+# code: usage errors 64, a kernel path that does not exist 2 (vmtest), a
+# BTF file that does not exist 1 (vmlinux.h.gen).
+set -uo pipefail
+top=${OUTPUT:-build}/gmemtop
+fails=0
+
+expect() { # RC PATTERN CMD...
+	local want=$1 pat=$2 out rc
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ $rc -ne "$want" ] || ! printf '%s\n' "$out" | grep -q -- "$pat"; then
+		echo "FAIL: '$*': exit $rc (want $want), output: $out"
+		fails=$((fails + 1))
+	else
+		echo "ok: '$*' -> $rc: $(printf '%s\n' "$out" | head -n 1)"
+	fi
+}
+
+expect 64 "bad interval" "$top" -b 0
+expect 64 "bad interval" "$top" -b abc
+expect 64 "bad count" "$top" -b 1 x5
+expect 64 "bad PID" "$top" -p 12x
+expect 64 "unknown output format" "$top" -o yaml
+expect 64 "leave nothing" "$top" --scan-only --no-scan
+expect 64 "unexpected argument" "$top" 1 2 3
+expect 2 "not found" tools/vmtest/vmtest -k /nonexistent/bzImage
+expect 64 "" tools/vmtest/vmtest -k
+expect 1 "cannot read BTF" ./vmlinux.h.gen -o /tmp/vmlinux.h.$$ /nonexistent/btf
+[ $fails -eq 0 ] || exit 1
+echo "PASS: every bad input gets its exit code and a message"

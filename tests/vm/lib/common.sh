@@ -1,0 +1,160 @@
+# Helpers shared by the VM tests (busybox sh).  Sourced, not run: the harness
+# runs only tests/vm/*.sh.
+#
+# Conventions: a test exits 0 to pass, 4 to skip (last output line = reason),
+# anything else fails.  Every check compares gmem-tools' output with ground
+# truth that does not come from gmem-tools' tracking: the workload's own
+# count, and the kernel's counters read off the folios.
+
+for cmd in gmemtop gmem-pinner jq; do
+	command -v "$cmd" >/dev/null ||
+		{ echo "FAIL: $cmd is not in the VM (pass it to tools/vmtest/vmtest with -p)"; exit 1; }
+done
+
+T=${TMPDIR:-/tmp}/gmemtest.$$
+mkdir -p "$T"
+PINNER_PID=
+GMEMTOP_PID=
+
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "skip: $*"; exit 4; }
+info() { echo "--- $*"; }
+
+cleanup() {
+	[ -n "$GMEMTOP_PID" ] && kill "$GMEMTOP_PID" 2>/dev/null
+	if [ -n "$PINNER_PID" ]; then
+		echo quit >&3 2>/dev/null
+		exec 3>&-
+		wait "$PINNER_PID" 2>/dev/null
+	fi
+}
+trap cleanup EXIT
+
+# wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+wait_for() {
+	local n=$(($1 * 10))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+lines() { wc -l <"$1" 2>/dev/null || echo 0; }
+# has_lines FILE N: FILE has at least N lines (re-read at every poll).
+has_lines() { [ "$(lines "$1")" -ge "$2" ]; }
+
+# start_pinner SIZE_MIB: gmem-pinner with a command pipe on fd 3.  Sets
+# PINNER_PID, GMEM_DEV, GMEM_INO.  Skips when the kernel cannot do it.
+start_pinner() {
+	rm -f "$T/pin.in"
+	mkfifo "$T/pin.in"
+	gmem-pinner "$1" <"$T/pin.in" >"$T/pin.out" 2>"$T/pin.err" &
+	PINNER_PID=$!
+	exec 3>"$T/pin.in"
+	if ! wait_for 60 grep -q '^ready' "$T/pin.out"; then
+		exec 3>&-
+		wait "$PINNER_PID"
+		rc=$?
+		PINNER_PID=
+		cat "$T/pin.err"
+		[ "$rc" = 4 ] && skip "$(tail -n 1 "$T/pin.out" | sed 's/^skip: //')"
+		fail "gmem-pinner did not start (rc=$rc)"
+	fi
+	set -- $(sed -n 's/^ready pid=\([0-9]*\) dev=\([0-9:]*\) ino=\([0-9]*\).*/\1 \2 \3/p' "$T/pin.out")
+	[ "$1" = "$PINNER_PID" ] || fail "gmem-pinner reports pid $1, shell started $PINNER_PID"
+	GMEM_DEV=$2
+	GMEM_INO=$3
+	info "gmem-pinner pid $PINNER_PID: guest_memfd dev $GMEM_DEV ino $GMEM_INO"
+}
+
+# pinner CMD...: send a command, wait for its answer, fail on "error".
+pinner() {
+	local before
+	before=$(lines "$T/pin.out")
+	echo "$*" >&3
+	wait_for 120 has_lines "$T/pin.out" $((before + 1)) || fail "no answer to '$*'"
+	REPLY=$(tail -n 1 "$T/pin.out")
+	case "$REPLY" in
+	ok*) info "pinner: $* -> $REPLY" ;;
+	*) fail "pinner: $* -> $REPLY" ;;
+	esac
+}
+
+# top_started: gmemtop printed a snapshot, or died trying.
+top_started() { [ -s "$T/top.jsonl" ] || ! kill -0 "$GMEMTOP_PID" 2>/dev/null; }
+
+# start_gmemtop ARGS...: gmemtop -b -j every 0.5 s in the background.
+start_gmemtop() {
+	gmemtop -b -j "$@" 0.5 1000000 >"$T/top.jsonl" 2>"$T/top.err" &
+	GMEMTOP_PID=$!
+	wait_for 120 top_started
+	if [ ! -s "$T/top.jsonl" ]; then
+		cat "$T/top.err"
+		wait "$GMEMTOP_PID"
+		rc=$?
+		GMEMTOP_PID=
+		[ "$rc" = 4 ] && skip "gmemtop: kernel lacks a feature: $(tail -n 1 "$T/top.err")"
+		fail "gmemtop produced no snapshot (rc=$rc)"
+	fi
+	info "gmemtop $* running (pid $GMEMTOP_PID)"
+}
+
+# fresh_snapshot FILE: the first snapshot taken entirely after this call.
+fresh_snapshot() {
+	local want=$(($(lines "$T/top.jsonl") + 2))
+	wait_for 120 has_lines "$T/top.jsonl" "$want" ||
+		fail "gmemtop stopped producing snapshots: $(cat "$T/top.err")"
+	sed -n "${want}p" "$T/top.jsonl" >"$1"
+}
+
+# check_pins N SNAPSHOT: the snapshot must show exactly N pins on the
+# pinner's guest_memfd, all by the pinner, equal to the kernel's own count
+# folio by folio.  Prints every mismatch; returns non-zero on any.
+check_pins() {
+	local n=$1 snap=$2 bad=0 got
+	jq_file=".files[] | select(.dev == \"$GMEM_DEV\" and .ino == $GMEM_INO)"
+
+	got=$(jq -r '.complete' "$snap")
+	[ "$got" = true ] || { echo "mismatch: snapshot incomplete (lost events): $(jq -c .stats "$snap")"; bad=1; }
+	got=$(jq -r "$jq_file | .kernel.pins" "$snap")
+	[ "$got" = "$n" ] || { echo "mismatch: kernel counts $got pins on the file, the workload holds $n"; bad=1; }
+	got=$(jq -r "$jq_file | .kernel.pinned_folios" "$snap")
+	[ "$got" = "$n" ] || { echo "mismatch: kernel counts $got pinned folios, the workload pinned $n"; bad=1; }
+	got=$(jq -r "$jq_file | .tracked.pins" "$snap")
+	[ "$got" = "$n" ] || { echo "mismatch: gmemtop tracked $got pins on the file, expected $n"; bad=1; }
+	got=$(jq -r "$jq_file | .tracked.pinned_folios" "$snap")
+	[ "$got" = "$n" ] || { echo "mismatch: gmemtop tracked $got pinned folios, expected $n"; bad=1; }
+	# per folio: tracked == kernel, and every pin attributed to the pinner
+	got=$(jq -r "[.folios[] | select(.dev == \"$GMEM_DEV\" and .ino == $GMEM_INO)
+		| select(((.tracked.pins // 0)) != ((.kernel.pins // 0)))] | length" "$snap")
+	[ "$got" = 0 ] || { echo "mismatch: $got folios where tracked pins != kernel pins"; bad=1; }
+	got=$(jq -r "[.folios[] | select(.dev == \"$GMEM_DEV\" and .ino == $GMEM_INO)
+		| select((.tracked.pins // 0) > 0 and .tracked.pid != $PINNER_PID)] | length" "$snap")
+	[ "$got" = 0 ] || { echo "mismatch: $got pinned folios attributed to another pid"; bad=1; }
+	if [ "$n" -gt 0 ]; then
+		got=$(jq -r ".processes[] | select(.pid == $PINNER_PID) | \"\(.pins) \(.comm) \(.longterm)\"" "$snap")
+		[ "$got" = "$n gmem-pinner true" ] ||
+			{ echo "mismatch: process row for pid $PINNER_PID is '$got', expected '$n gmem-pinner true'"; bad=1; }
+	else
+		got=$(jq -r "[.processes[] | select(.pid == $PINNER_PID and .pins > 0)] | length" "$snap")
+		[ "$got" = 0 ] || { echo "mismatch: pid $PINNER_PID still shown with pins"; bad=1; }
+	fi
+	[ "$bad" = 0 ] && info "snapshot shows exactly $n pins, matching the kernel"
+	return "$bad"
+}
+
+# pin_cycle N OFFSET: pin N pages, check, unpin, check 0.  Returns non-zero
+# (after printing why) if any check failed.
+pin_cycle() {
+	local n=$1 off=$2 rc=0
+	pinner pin-uring "$off" "$n"
+	fresh_snapshot "$T/snap.json"
+	check_pins "$n" "$T/snap.json" || rc=1
+	pinner unpin-uring
+	fresh_snapshot "$T/snap.json"
+	check_pins 0 "$T/snap.json" || rc=1
+	return $rc
+}
