@@ -76,9 +76,14 @@ deps:
 $(OUTPUT) $(OUTPUT)/lib $(OUTPUT)/tests $(OUTPUT)/unit $(OUTPUT)/unit/lib:
 	$(Q)mkdir -p $@
 
+# A missing package is one line naming it, not a compiler error.
+$(OUTPUT)/.deps-ok: tools/install-deps | $(OUTPUT)
+	$(Q)tools/install-deps --check
+	$(Q)touch $@
+
 # vmlinux.h: regenerated when the generator or the BTF changes; the
 # generator leaves the file untouched when the types are the same.
-$(OUTPUT)/vmlinux.h: vmlinux.h.gen $(wildcard $(VMLINUX_BTF) $(VMLINUX_MODULE_BTF)) | $(OUTPUT)
+$(OUTPUT)/vmlinux.h: vmlinux.h.gen $(wildcard $(VMLINUX_BTF) $(VMLINUX_MODULE_BTF)) | $(OUTPUT)/.deps-ok
 	$(call msg,GEN,$@)
 	$(Q)BPFTOOL=$(BPFTOOL) ./vmlinux.h.gen -o $@ $(VMLINUX_BTF) $(VMLINUX_MODULE_BTF)
 
@@ -109,7 +114,7 @@ $(PROG_BINS): $(OUTPUT)/%: $(OUTPUT)/%.o $(LIBGMEM)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/progs/%.c | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/progs/%.c | $(OUTPUT)/tests $(OUTPUT)/.deps-ok
 	$(call msg,CC-STATIC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude $(DEPFLAGS) -static $< -o $@ -luring
 

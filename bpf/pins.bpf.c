@@ -202,22 +202,37 @@ static __always_inline bool nested_in_counted_unpin(void *ctx, int self)
 	return false;
 }
 
-/* Release 'refs' FOLL_PIN references of a tracked folio. */
+/*
+ * Release 'refs' FOLL_PIN references of a tracked folio.  Never below
+ * zero: references beyond what we saw taken were taken before we attached
+ * and are counted as such.
+ */
 __noinline int folio_unpin(__u64 addr, __u32 refs)
 {
 	struct gmem_folio_pins *v = bpf_map_lookup_elem(&folio_pins, &addr);
-	__u32 old;
 
 	if (!v) {
 		if (BPF_CORE_READ((struct folio *)addr, mapping))
 			stat_add(GMEM_STAT_UNPIN_UNKNOWN, refs);
 		return 0;
 	}
-	stat_add(GMEM_STAT_UNPIN, refs);
-	old = __sync_fetch_and_sub(&v->pins, refs);
-	if (old == refs && v->gets == 0 &&
-	    __sync_val_compare_and_swap(&v->pins, 0, GMEM_PINS_DEAD) == 0)
-		bpf_map_delete_elem(&folio_pins, &addr);
+	for (int i = 0; i < 8; i++) {
+		__u32 old = v->pins, take;
+
+		if (old == GMEM_PINS_DEAD)
+			break; /* its last unpin is deleting it: these are unknown */
+		take = old < refs ? old : refs;
+		if (__sync_val_compare_and_swap(&v->pins, old, old - take) != old)
+			continue;
+		stat_add(GMEM_STAT_UNPIN, take);
+		if (take < refs)
+			stat_add(GMEM_STAT_UNPIN_UNKNOWN, refs - take);
+		if (old == take && v->gets == 0 &&
+		    __sync_val_compare_and_swap(&v->pins, 0, GMEM_PINS_DEAD) == 0)
+			bpf_map_delete_elem(&folio_pins, &addr);
+		return 0;
+	}
+	stat_add(GMEM_STAT_UNPIN_UNKNOWN, refs);
 	return 0;
 }
 

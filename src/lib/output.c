@@ -141,6 +141,8 @@ static int render_table(FILE *out, const struct gmem_snapshot *s,
 	if (o->folios)
 		table_folios(out, s, o);
 	fputc('\n', out);
+	/* a snapshot is read as soon as it is written (tail -f, pipes) */
+	fflush(out);
 	return ferror(out) ? -EIO : 0;
 }
 

@@ -3,6 +3,8 @@
 # fixed buffers, and gmemtop -b showing who holds them.
 . "$(dirname "$0")/lib/common.sh"
 
+# kernel messages would interleave with the table on the console
+echo 1 >/proc/sys/kernel/printk
 echo "### starting gmemtop, then two gmem-pinner VMMs that pin guest memory"
 gmemtop -b -f -r 8 1 1000000 >"$T/top.txt" 2>"$T/top.err" &
 GMEMTOP_PID=$!
@@ -18,6 +20,7 @@ start_pinner 8
 pinner pin-uring 100 64
 sleep 3
 kill "$GMEMTOP_PID"
+wait "$GMEMTOP_PID"
 GMEMTOP_PID=
 
 echo "### gmemtop -b -f -r 8 (last snapshot): pinner $first holds 900 pins, pinner $PINNER_PID 64"
