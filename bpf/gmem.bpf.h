@@ -33,8 +33,10 @@ static __always_inline void stat_add(enum gmem_stat which, __u64 n)
 	__u32 zero = 0;
 	struct gmem_stats *s = bpf_map_lookup_elem(&stats, &zero);
 
+	/* atomic even per CPU: tracing programs run preemptible (only
+	 * migration is disabled), so two tasks can interleave on one CPU */
 	if (s && which < GMEM_STAT_NR)
-		s->v[which] += n;
+		__sync_fetch_and_add(&s->v[which], n);
 }
 
 /*

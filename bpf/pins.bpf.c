@@ -29,6 +29,14 @@ struct {
 	__type(value, struct gmem_folio_pins);
 } folio_pins SEC(".maps");
 
+/* Kernel stacks of first pins: who pinned, through which API. */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, GMEM_DEFAULT_MAX_STACKS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, GMEM_MAX_STACK_DEPTH * sizeof(__u64));
+} pin_stacks SEC(".maps");
+
 /* A guest folio not yet in folio_pins, or NULL for foreign memory. */
 static __always_inline struct address_space *guest_mapping(struct folio *folio)
 {
@@ -39,7 +47,7 @@ static __always_inline struct address_space *guest_mapping(struct folio *folio)
 	return mapping;
 }
 
-static __always_inline void fill_new(struct gmem_folio_pins *v, struct folio *folio,
+static __always_inline void fill_new(void *ctx, struct gmem_folio_pins *v, struct folio *folio,
 				     struct address_space *mapping, __u64 now)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -54,6 +62,11 @@ static __always_inline void fill_new(struct gmem_folio_pins *v, struct folio *fo
 	v->tgid = id >> 32;
 	v->pid = (__u32)id;
 	bpf_get_current_comm(v->comm, sizeof(v->comm));
+	v->cgroup_id = bpf_get_current_cgroup_id();
+	/* identical stacks share one entry, so the map fills slowly */
+	v->stack_id = bpf_get_stackid(ctx, &pin_stacks, 0);
+	if (v->stack_id < 0)
+		stat_add(GMEM_STAT_STACK_LOST, 1);
 }
 
 /*
@@ -80,7 +93,7 @@ static __always_inline bool add_pins(struct gmem_folio_pins *v, __u32 refs)
  * never add to a dead entry; instead we retry until the key is free or a
  * live entry is there.
  */
-static __always_inline void folio_grab(struct folio *folio, __u32 refs, __u32 flags,
+static __always_inline void folio_grab(void *ctx, struct folio *folio, __u32 refs, __u32 flags,
 				       __u32 how)
 {
 	struct address_space *mapping = guest_mapping(folio);
@@ -102,7 +115,7 @@ static __always_inline void folio_grab(struct folio *folio, __u32 refs, __u32 fl
 			struct gmem_folio_pins init = {};
 			long err;
 
-			fill_new(&init, folio, mapping, now);
+			fill_new(ctx, &init, folio, mapping, now);
 			init.pins = pin ? refs : 0;
 			init.gets = pin ? 0 : refs;
 			init.flags = how | ((flags & foll_longterm) ? GMEM_PIN_F_LONGTERM : 0);
@@ -132,7 +145,7 @@ SEC("fexit/try_grab_folio")
 int BPF_PROG(try_grab_folio_exit, struct folio *folio, int refs, unsigned int flags, int ret)
 {
 	if (ret == 0)
-		folio_grab(folio, refs, flags, GMEM_PIN_F_SLOW);
+		folio_grab(ctx, folio, refs, flags, GMEM_PIN_F_SLOW);
 	return 0;
 }
 
@@ -146,7 +159,7 @@ int BPF_PROG(try_grab_folio_fast_exit, struct page *page, int refs, unsigned int
 	     struct folio *ret)
 {
 	if (ret)
-		folio_grab(ret, refs, flags, GMEM_PIN_F_FAST);
+		folio_grab(ctx, ret, refs, flags, GMEM_PIN_F_FAST);
 	return 0;
 }
 

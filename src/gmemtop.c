@@ -36,6 +36,7 @@ static const char usage_text[] =
 	"      --scan-only      no tracking: only the kernel's own counts\n"
 	"      --no-scan        no kernel scan: only tracked pins\n"
 	"      --max-folios N   capacity of the tracked-folio map (default %u)\n"
+	"      --scan-buffer B  bytes of ring buffer for the kernel scan (default %u)\n"
 	"  -v, --verbose        more messages (twice: libbpf's too)\n"
 	"  -h, --help           this text\n"
 	"\n"
@@ -48,6 +49,7 @@ struct options {
 	struct gmem_render_opts render;
 	__u32 pid;
 	__u32 max_folios;
+	__u32 scan_buffer;
 	double interval;
 	long count;
 	int verbose;
@@ -66,7 +68,7 @@ static int usage_error(const char *fmt, const char *arg)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_SCAN_ONLY = 256, OPT_NO_SCAN, OPT_MAX_FOLIOS };
+	enum { OPT_SCAN_ONLY = 256, OPT_NO_SCAN, OPT_MAX_FOLIOS, OPT_SCAN_BUFFER };
 	static const struct option longopts[] = {
 		{ "batch", no_argument, NULL, 'b' },
 		{ "output", required_argument, NULL, 'o' },
@@ -77,6 +79,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "scan-only", no_argument, NULL, OPT_SCAN_ONLY },
 		{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
 		{ "max-folios", required_argument, NULL, OPT_MAX_FOLIOS },
+		{ "scan-buffer", required_argument, NULL, OPT_SCAN_BUFFER },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -114,8 +117,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return usage_error("bad --max-folios '%s' (1 to 67108864)", optarg);
 			o->max_folios = (__u32)v;
 			break;
+		case OPT_SCAN_BUFFER:
+			/* a ring buffer: a power of two, at least a page */
+			if (gmem_parse_u64(optarg, 4096, 1u << 30, &v) || (v & (v - 1)))
+				return usage_error("bad --scan-buffer '%s' (bytes: a power of two, "
+						   "4096 to 1073741824)", optarg);
+			o->scan_buffer = (__u32)v;
+			break;
 		case 'h':
-			printf(usage_text, GMEM_DEFAULT_MAX_FOLIOS);
+			printf(usage_text, GMEM_DEFAULT_MAX_FOLIOS, GMEM_DEFAULT_SCAN_RINGBUF);
 			exit(0);
 		default: /* getopt said what was wrong */
 			fprintf(stderr, "Try 'gmemtop --help'.\n");
@@ -188,6 +198,7 @@ int main(int argc, char **argv)
 	o.render.kernel = kernel.release;
 	topts.filter_tgid = sopts.filter_tgid = o.pid;
 	topts.max_folios = o.max_folios;
+	sopts.ringbuf_bytes = o.scan_buffer;
 	if (!o.scan_only && (err = gmem_tracker_start(&tracker, &kernel, &topts))) {
 		ret = exit_code_for(err);
 		goto out;

@@ -85,8 +85,14 @@ struct gmem_folio_pins {
 	__u32 tgid;         /* first pinner */
 	__u32 pid;
 	char comm[GMEM_COMM_LEN];
+	__u64 cgroup_id;    /* first pinner's cgroup (v2) */
+	__s32 stack_id;     /* kernel stack of the first pin in pin_stacks, < 0: none */
+	__u32 _pad;
 };
-_Static_assert(sizeof(struct gmem_folio_pins) == 80, "gmem_folio_pins");
+_Static_assert(sizeof(struct gmem_folio_pins) == 96, "gmem_folio_pins");
+
+#define GMEM_MAX_STACK_DEPTH 32
+#define GMEM_DEFAULT_MAX_STACKS 4096
 
 /* Counters kept per CPU by every object; userspace sums them. */
 enum gmem_stat {
@@ -99,6 +105,7 @@ enum gmem_stat {
 	GMEM_STAT_SCAN_DROPPED,   /* scan records lost: ring buffer full */
 	GMEM_STAT_SCAN_TRUNCATED, /* a file walk stopped at its iteration bound */
 	GMEM_STAT_UNPIN_TRUNCATED, /* an unpin array longer than we walk: pins lost */
+	GMEM_STAT_STACK_LOST,     /* a pin's stack not recorded (stack map full) */
 	GMEM_STAT_NR,
 };
 

@@ -91,3 +91,26 @@ int gmem_kallsyms_range(const struct gmem_kallsyms *ks, const char *name, __u64 
 	}
 	return -ENOENT;
 }
+
+const char *gmem_kallsyms_lookup(const struct gmem_kallsyms *ks, __u64 addr, __u64 *off)
+{
+	size_t lo = 0, hi = ks->nr;
+
+	/* the last symbol whose address is <= addr */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ks->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	*off = addr - ks->syms[lo - 1].addr;
+	/* past the end of kernel text (BPF programs, trampolines, code loaded
+	 * after we read kallsyms): no kernel function is this long */
+	if (*off > GMEM_KSYM_MAX_SIZE)
+		return NULL;
+	return ks->syms[lo - 1].name;
+}

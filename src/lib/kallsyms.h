@@ -26,4 +26,10 @@ void gmem_kallsyms_free(struct gmem_kallsyms *ks);
 int gmem_kallsyms_range(const struct gmem_kallsyms *ks, const char *name, __u64 *start,
 			__u64 *end);
 
+#define GMEM_KSYM_MAX_SIZE (1u << 20)
+
+/* The symbol containing 'addr' (NULL if below every symbol or more than
+ * GMEM_KSYM_MAX_SIZE past the nearest one); *off is the offset into it. */
+const char *gmem_kallsyms_lookup(const struct gmem_kallsyms *ks, __u64 addr, __u64 *off);
+
 #endif

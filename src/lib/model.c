@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "lib/model.h"
 
+#include "lib/attrib.h"
 #include "lib/util.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,12 @@ void gmem_snapshot_init(struct gmem_snapshot *s)
 
 void gmem_snapshot_free(struct gmem_snapshot *s)
 {
+	for (size_t i = 0; i < s->nr_stacks; i++) {
+		for (int f = 0; f < s->stacks[i].nr; f++)
+			free(s->stacks[i].frames[f]);
+		free(s->stacks[i].frames);
+	}
+	free(s->stacks);
 	free(s->folios);
 	free(s->files);
 	free(s->procs);
@@ -75,6 +83,50 @@ int gmem_snapshot_add_tracked(struct gmem_snapshot *s, __u64 folio,
 	f->t.comm[GMEM_COMM_LEN - 1] = '\0';
 	gmem_sanitize_comm(f->t.comm, GMEM_COMM_LEN);
 	return 0;
+}
+
+int gmem_snapshot_add_stack(struct gmem_snapshot *s, __s32 id, const char *const *names,
+			    const __u64 *offsets, int nr)
+{
+	struct gmem_stack *st;
+
+	if (nr < 0 || nr > GMEM_MAX_STACK_DEPTH)
+		return -EINVAL;
+	st = grow((void **)&s->stacks, &s->nr_stacks, &s->cap_stacks, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->id = id;
+	st->api = gmem_classify_api(names, nr);
+	st->frames = calloc(nr ? nr : 1, sizeof(*st->frames));
+	if (!st->frames) {
+		s->nr_stacks--;
+		return -ENOMEM;
+	}
+	for (int i = 0; i < nr; i++) {
+		char buf[300];
+
+		snprintf(buf, sizeof(buf), "%s+0x%llx", names[i] ? names[i] : "?", offsets[i]);
+		st->frames[i] = strdup(buf);
+		if (!st->frames[i])
+			return -ENOMEM; /* freed with the snapshot: nr counts it */
+		st->nr = i + 1;
+	}
+	return 0;
+}
+
+const struct gmem_stack *gmem_snapshot_find_stack(const struct gmem_snapshot *s, __s32 id)
+{
+	for (size_t i = 0; id >= 0 && i < s->nr_stacks; i++)
+		if (s->stacks[i].id == id)
+			return &s->stacks[i];
+	return NULL;
+}
+
+int gmem_folio_api(const struct gmem_snapshot *s, const struct gmem_folio *f)
+{
+	const struct gmem_stack *st = f->tracked ? gmem_snapshot_find_stack(s, f->t.stack_id) : NULL;
+
+	return st ? st->api : GMEM_API_OTHER;
 }
 
 static int add_scan_file(struct gmem_snapshot *s, const struct gmem_scan_file *r)
@@ -257,6 +309,19 @@ int gmem_snapshot_finish(struct gmem_snapshot *s)
 		if (!p->first_pin_ns || f->t.first_pin_ns < p->first_pin_ns)
 			p->first_pin_ns = f->t.first_pin_ns;
 		p->longterm |= (f->t.flags & GMEM_PIN_F_LONGTERM) != 0;
+		p->api_mask |= 1u << gmem_folio_api(s, f);
+	}
+	/* per folio, so that one folio's surplus cannot hide another's gap */
+	for (size_t i = 0; s->tracking && i < s->nr_folios; i++) {
+		const struct gmem_folio *f = &s->folios[i];
+		struct gmem_file *file;
+
+		if (!gmem_folio_untracked_pins(f))
+			continue;
+		file = file_of(s, f->dev, f->ino);
+		if (!file)
+			return -ENOMEM;
+		file->untracked_pins += gmem_folio_untracked_pins(f);
 	}
 	sort(s->procs, s->nr_procs, sizeof(*s->procs), cmp_proc);
 	sort(s->files, s->nr_files, sizeof(*s->files), cmp_file);
@@ -291,6 +356,7 @@ const char *gmem_stat_name(enum gmem_stat which)
 		[GMEM_STAT_SCAN_DROPPED] = "scan_dropped",
 		[GMEM_STAT_SCAN_TRUNCATED] = "scan_truncated",
 		[GMEM_STAT_UNPIN_TRUNCATED] = "lost_unpin_truncated",
+		[GMEM_STAT_STACK_LOST] = "stacks_lost",
 	};
 
 	return which < GMEM_STAT_NR ? names[which] : "?";

@@ -12,6 +12,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* A symbolised kernel stack of a first pin, shared by the folios it pinned. */
+struct gmem_stack {
+	__s32 id;     /* stack_id in the pin_stacks map */
+	int nr;
+	char **frames; /* "function+0xoff", innermost first */
+	int api;      /* enum gmem_api */
+};
+
 /* One folio, as tracked and as the kernel counts it. */
 struct gmem_folio {
 	__u64 addr;  /* kernel address of struct folio */
@@ -42,6 +50,9 @@ struct gmem_file {
 	__u32 kernel_pinned_folios;
 	__u64 kernel_pins;
 	__u32 kernel_extra_ref_folios;
+	/* pins the kernel counts that tracking did not see taken: taken before
+	 * tracking began (valid when both sources are; never negative) */
+	__u64 untracked_pins;
 };
 
 /* One pinning process. */
@@ -53,6 +64,7 @@ struct gmem_process {
 	__u64 gets;
 	__u64 first_pin_ns;
 	bool longterm;
+	__u32 api_mask;  /* 1 << enum gmem_api, for every API it pinned through */
 };
 
 struct gmem_snapshot {
@@ -69,6 +81,8 @@ struct gmem_snapshot {
 	size_t nr_files, cap_files;
 	struct gmem_process *procs;
 	size_t nr_procs, cap_procs;
+	struct gmem_stack *stacks;
+	size_t nr_stacks, cap_stacks;
 };
 
 void gmem_snapshot_init(struct gmem_snapshot *s);
@@ -77,6 +91,14 @@ void gmem_snapshot_free(struct gmem_snapshot *s);
 /* Add one tracked folio (a folio_pins map entry). */
 int gmem_snapshot_add_tracked(struct gmem_snapshot *s, __u64 folio,
 			      const struct gmem_folio_pins *v);
+/* Add the stack with id 'id': function names (innermost first) and offsets;
+ * the API is told from the names.  Names are copied. */
+int gmem_snapshot_add_stack(struct gmem_snapshot *s, __s32 id, const char *const *names,
+			    const __u64 *offsets, int nr);
+const struct gmem_stack *gmem_snapshot_find_stack(const struct gmem_snapshot *s, __s32 id);
+/* The API that pinned a tracked folio (GMEM_API_OTHER if no stack). */
+int gmem_folio_api(const struct gmem_snapshot *s, const struct gmem_folio *f);
+
 /* Decode and add one scan record; -EINVAL for a malformed one. */
 int gmem_snapshot_add_scan_record(struct gmem_snapshot *s, const void *data, size_t len);
 /* Join folios, build the per-file and per-process views, sort. */
@@ -89,6 +111,14 @@ const struct gmem_file *gmem_snapshot_find_file(const struct gmem_snapshot *s, _
 static inline __u32 gmem_folio_tracked_pins(const struct gmem_folio *f)
 {
 	return f->tracked && f->t.pins != GMEM_PINS_DEAD ? f->t.pins : 0;
+}
+
+/* Pins on a folio that the kernel counts but tracking did not see taken. */
+static inline __u32 gmem_folio_untracked_pins(const struct gmem_folio *f)
+{
+	__u32 t = gmem_folio_tracked_pins(f);
+
+	return f->scanned && f->k.pins > t ? f->k.pins - t : 0;
 }
 
 /* Events lost anywhere: a snapshot with any is not exact. */

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "lib/output.h"
 
+#include "lib/attrib.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -62,6 +64,12 @@ static void table_header(FILE *out, const struct gmem_snapshot *s,
 	fprintf(out, "gmemtop %s  kernel %s  tracking %s  scan %s  lost %llu%s\n", when,
 		o->kernel ? o->kernel : "?", s->tracking ? "on" : "off", s->scanned ? "on" : "off",
 		lost, lost ? "  (INCOMPLETE: counts are low)" : "");
+	for (size_t i = 0; s->tracking && i < s->nr_files; i++)
+		if (s->files[i].untracked_pins) {
+			fprintf(out, "note: UNTRACKED pins were taken before tracking began "
+				     "(the kernel counts them; who took them is unknown)\n");
+			break;
+		}
 	if (s->stats.v[GMEM_STAT_UNPIN_UNKNOWN])
 		fprintf(out, "note: %llu unpins of guest memory pinned before tracking began\n",
 			(__u64)s->stats.v[GMEM_STAT_UNPIN_UNKNOWN]);
@@ -70,15 +78,22 @@ static void table_header(FILE *out, const struct gmem_snapshot *s,
 static void table_procs(FILE *out, const struct gmem_snapshot *s,
 			const struct gmem_render_opts *o)
 {
-	fprintf(out, "\nPROCESSES\n%8s  %-16s %8s %8s %6s %9s  %s\n", "PID", "COMM", "FOLIOS",
-		"PINS", "GETS", "LONGTERM", "FIRST_PIN");
+	fprintf(out, "\nPROCESSES\n%8s  %-16s %8s %8s %6s %9s  %-10s %s\n", "PID", "COMM",
+		"FOLIOS", "PINS", "GETS", "LONGTERM", "FIRST_PIN", "API");
 	for (size_t i = 0; i < s->nr_procs && !limit(o, i); i++) {
 		const struct gmem_process *p = &s->procs[i];
 		char age[32];
 
+		char apis[96] = "";
+
 		gmem_format_age(age, sizeof(age), age_ns(s, p->first_pin_ns));
-		fprintf(out, "%8u  %-16s %8u %8llu %6llu %9s  %s ago\n", p->tgid,
-			p->comm, p->folios, p->pins, p->gets, p->longterm ? "yes" : "no", age);
+		for (int a = 0; a < GMEM_API_NR; a++)
+			if (p->api_mask & (1u << a))
+				snprintf(apis + strlen(apis), sizeof(apis) - strlen(apis), "%s%s",
+					 apis[0] ? "," : "", gmem_api_name(a));
+		strncat(age, " ago", sizeof(age) - strlen(age) - 1);
+		fprintf(out, "%8u  %-16s %8u %8llu %6llu %9s  %-10s %s\n", p->tgid, p->comm,
+			p->folios, p->pins, p->gets, p->longterm ? "yes" : "no", age, apis);
 	}
 	if (!s->nr_procs)
 		fprintf(out, "%8s  (no pins tracked)\n", "-");
@@ -87,13 +102,13 @@ static void table_procs(FILE *out, const struct gmem_snapshot *s,
 static void table_files(FILE *out, const struct gmem_snapshot *s,
 			const struct gmem_render_opts *o)
 {
-	fprintf(out, "\nGUEST_MEMFD FILES\n%-8s %8s %8s  %-16s %10s  %14s  %s\n", "DEV", "INODE",
-		"PID", "COMM", "SIZE", "TRACKED", "KERNEL");
-	fprintf(out, "%-8s %8s %8s  %-16s %10s  %14s  %s\n", "", "", "", "", "", "FOLIOS/PINS",
-		"FOLIOS/PINNED/PINS/EXTRA_REF");
+	fprintf(out, "\nGUEST_MEMFD FILES\n%-8s %8s %8s  %-16s %10s  %14s %10s  %s\n", "DEV",
+		"INODE", "PID", "COMM", "SIZE", "TRACKED", "UNTRACKED", "KERNEL");
+	fprintf(out, "%-8s %8s %8s  %-16s %10s  %14s %10s  %s\n", "", "", "", "", "",
+		"FOLIOS/PINS", "PINS", "FOLIOS/PINNED/PINS/EXTRA_REF");
 	for (size_t i = 0; i < s->nr_files && !limit(o, i); i++) {
 		const struct gmem_file *f = &s->files[i];
-		char dev[24], tracked[32], kernel[64];
+		char dev[24], tracked[32], kernel[64], untracked[24] = "-";
 
 		dev_str(dev, sizeof(dev), f->dev);
 		snprintf(tracked, sizeof(tracked), "%u/%llu", f->tracked_folios, f->tracked_pins);
@@ -103,9 +118,11 @@ static void table_files(FILE *out, const struct gmem_snapshot *s,
 				 f->truncated ? " (truncated)" : "");
 		else
 			snprintf(kernel, sizeof(kernel), "-");
-		fprintf(out, "%-8s %8llu %8u  %-16s %10llu  %14s  %s\n", dev, f->ino,
+		if (s->tracking && f->scanned)
+			snprintf(untracked, sizeof(untracked), "%llu", f->untracked_pins);
+		fprintf(out, "%-8s %8llu %8u  %-16s %10llu  %14s %10s  %s\n", dev, f->ino,
 			f->owner_tgid, f->owner_tgid ? f->owner_comm : "-", f->size,
-			s->tracking ? tracked : "-", kernel);
+			s->tracking ? tracked : "-", untracked, kernel);
 	}
 	if (!s->nr_files)
 		fprintf(out, "%-8s  (no guest_memfd files)\n", "-");
@@ -161,6 +178,28 @@ static struct json_object *json_stats(const struct gmem_snapshot *s)
 	return o;
 }
 
+static struct json_object *json_apis(__u32 mask)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (int a = 0; a < GMEM_API_NR; a++)
+		if (mask & (1u << a))
+			json_object_array_add(arr, json_object_new_string(gmem_api_name(a)));
+	return arr;
+}
+
+static struct json_object *json_stack(const struct gmem_stack *st)
+{
+	struct json_object *arr;
+
+	if (!st)
+		return NULL;
+	arr = json_object_new_array();
+	for (int i = 0; i < st->nr; i++)
+		json_object_array_add(arr, json_object_new_string(st->frames[i]));
+	return arr;
+}
+
 static struct json_object *json_procs(const struct gmem_snapshot *s,
 				      const struct gmem_render_opts *o)
 {
@@ -177,6 +216,7 @@ static struct json_object *json_procs(const struct gmem_snapshot *s,
 		json_object_object_add(j, "gets", jint(p->gets));
 		json_object_object_add(j, "longterm", json_object_new_boolean(p->longterm));
 		json_object_object_add(j, "first_pin_age_ms", jint(age_ns(s, p->first_pin_ns) / 1000000));
+		json_object_object_add(j, "apis", json_apis(p->api_mask));
 		json_object_array_add(arr, j);
 	}
 	return arr;
@@ -221,6 +261,8 @@ static struct json_object *json_files(const struct gmem_snapshot *s,
 			json_object_object_add(k, "complete", json_object_new_boolean(!f->truncated));
 		}
 		json_object_object_add(j, "kernel", k);
+		json_object_object_add(j, "untracked_pins",
+				       s->tracking && f->scanned ? jint(f->untracked_pins) : NULL);
 		json_object_array_add(arr, j);
 	}
 	return arr;
@@ -252,6 +294,11 @@ static struct json_object *json_folios(const struct gmem_snapshot *s)
 					       json_object_new_boolean(f->t.flags & GMEM_PIN_F_LONGTERM));
 			json_object_object_add(t, "first_pin_age_ms",
 					       jint(age_ns(s, f->t.first_pin_ns) / 1000000));
+			json_object_object_add(t, "cgroup_id", jint(f->t.cgroup_id));
+			json_object_object_add(t, "api", json_object_new_string(
+							       gmem_api_name(gmem_folio_api(s, f))));
+			json_object_object_add(t, "stack",
+					       json_stack(gmem_snapshot_find_stack(s, f->t.stack_id)));
 		}
 		json_object_object_add(j, "tracked", t);
 		if (f->scanned) {
@@ -262,6 +309,8 @@ static struct json_object *json_folios(const struct gmem_snapshot *s)
 			json_object_object_add(k, "order", jint(f->k.order));
 		}
 		json_object_object_add(j, "kernel", k);
+		json_object_object_add(j, "untracked_pins", s->tracking && f->scanned
+				       ? jint(gmem_folio_untracked_pins(f)) : NULL);
 		json_object_array_add(arr, j);
 	}
 	return arr;

@@ -13,6 +13,7 @@
 
 struct gmem_tracker {
 	struct gmem_pins *skel;
+	struct gmem_kallsyms ksyms; /* for the unpin ranges and the stacks */
 };
 
 /* The grab side and mm/gup.c's internal release: all three are needed. */
@@ -70,15 +71,11 @@ static int check_kernel(const struct gmem_kernel *k)
 
 /* Switch off the unpin programs this kernel has no function for, and give
  * the others their text ranges (for the nesting check). */
-static int configure_unpins(struct gmem_pins *skel, const struct gmem_kernel *k)
+static int configure_unpins(struct gmem_pins *skel, const struct gmem_kernel *k,
+			    const struct gmem_kallsyms *ks)
 {
-	struct gmem_kallsyms ks;
-	int err = gmem_kallsyms_load(&ks);
+	int err = 0;
 
-	if (err) {
-		gmem_err("cannot read /proc/kallsyms: %s", strerror(-err));
-		return err;
-	}
 	for (int f = 0; f < GMEM_UNPIN_NR; f++) {
 		__u64 start, end;
 
@@ -87,7 +84,7 @@ static int configure_unpins(struct gmem_pins *skel, const struct gmem_kernel *k)
 			gmem_debug("%s() not in this kernel: not traced", unpin_funcs[f]);
 			continue;
 		}
-		err = gmem_kallsyms_range(&ks, unpin_funcs[f], &start, &end);
+		err = gmem_kallsyms_range(ks, unpin_funcs[f], &start, &end);
 		if (err) {
 			gmem_err("cannot find %s in /proc/kallsyms: %s%s", unpin_funcs[f],
 				 strerror(-err),
@@ -98,7 +95,6 @@ static int configure_unpins(struct gmem_pins *skel, const struct gmem_kernel *k)
 		skel->rodata->unpin_text_start[f] = start;
 		skel->rodata->unpin_text_end[f] = end;
 	}
-	gmem_kallsyms_free(&ks);
 	return err;
 }
 
@@ -127,7 +123,12 @@ int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
 	t->skel->rodata->filter_tgid = opts->filter_tgid;
 	if (opts->max_folios)
 		bpf_map__set_max_entries(t->skel->maps.folio_pins, opts->max_folios);
-	err = configure_unpins(t->skel, k);
+	err = gmem_kallsyms_load(&t->ksyms);
+	if (err) {
+		gmem_err("cannot read /proc/kallsyms: %s", strerror(-err));
+		goto fail;
+	}
+	err = configure_unpins(t->skel, k, &t->ksyms);
 	if (err)
 		goto fail;
 
@@ -147,6 +148,30 @@ fail:
 	return err;
 }
 
+/* Symbolise stack 'id' from pin_stacks into the snapshot (once per id). */
+static int read_stack(struct gmem_tracker *t, struct gmem_snapshot *s, __s32 id)
+{
+	__u64 ips[GMEM_MAX_STACK_DEPTH] = {}, offs[GMEM_MAX_STACK_DEPTH];
+	const char *names[GMEM_MAX_STACK_DEPTH];
+	__u32 key = (__u32)id;
+	int nr = 0;
+
+	if (id < 0 || gmem_snapshot_find_stack(s, id))
+		return 0;
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.pin_stacks), &key, ips))
+		return 0; /* gone (reused id): the folio shows no stack */
+	for (int i = 0; i < GMEM_MAX_STACK_DEPTH && ips[i]; i++) {
+		names[nr] = gmem_kallsyms_lookup(&t->ksyms, ips[i], &offs[nr]);
+		/* the innermost frames are our own program and its trampoline */
+		if (!names[nr] && !nr)
+			continue;
+		if (!names[nr])
+			offs[nr] = ips[i];
+		nr++;
+	}
+	return gmem_snapshot_add_stack(s, id, names, offs, nr);
+}
+
 int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 {
 	int fd = bpf_map__fd(t->skel->maps.folio_pins);
@@ -162,6 +187,8 @@ int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 		if (v.pins == GMEM_PINS_DEAD)
 			continue;
 		err = gmem_snapshot_add_tracked(s, key, &v);
+		if (!err)
+			err = read_stack(t, s, v.stack_id);
 		if (err)
 			return err;
 	}
@@ -174,5 +201,6 @@ void gmem_tracker_stop(struct gmem_tracker *t)
 	if (!t)
 		return;
 	gmem_pins__destroy(t->skel);
+	gmem_kallsyms_free(&t->ksyms);
 	free(t);
 }

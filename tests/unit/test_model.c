@@ -880,6 +880,59 @@ static void free_leaves_an_empty_snapshot(void **state)
 	gmem_snapshot_free(&s); /* twice is harmless */
 }
 
+/* ---- pins taken before tracking began ---- */
+
+/*
+ * Folio 1: kernel 3 pins, tracked 1 -> 2 untracked.  Folio 2: kernel 1,
+ * tracked 2 (a pin released between scan and read) -> 0, never negative,
+ * and it must not hide folio 1's gap.  Folio 3: kernel 4, untracked -> 4.
+ */
+static void untracked_pins_are_summed_per_folio_never_negative(void **state)
+{
+	struct gmem_snapshot s;
+	struct gmem_scan_folio k1 = scan_folio(FOLIO(1), DEV_A, INO_1, 0, 3 * 1024 + 2, 3);
+	struct gmem_scan_folio k2 = scan_folio(FOLIO(2), DEV_A, INO_1, 1, 1024 + 2, 1);
+	struct gmem_scan_folio k3 = scan_folio(FOLIO(3), DEV_A, INO_1, 2, 4 * 1024 + 2, 4);
+	struct gmem_scan_end end = scan_end(DEV_A, INO_1, 8, 16, 3, 0, 0);
+	const struct gmem_file *f;
+
+	gmem_snapshot_init(&s);
+	s.tracking = true;
+	add_tracked(&s, FOLIO(1), pins_entry(100, "vmm", DEV_A, INO_1, 0, 1));
+	add_tracked(&s, FOLIO(2), pins_entry(100, "vmm", DEV_A, INO_1, 1, 2));
+	add_record(&s, k1);
+	add_record(&s, k2);
+	add_record(&s, k3);
+	add_record(&s, end);
+	assert_int_equal(gmem_snapshot_finish(&s), 0);
+
+	assert_int_equal(gmem_folio_untracked_pins(find_folio(&s, FOLIO(1))), 2);
+	assert_int_equal(gmem_folio_untracked_pins(find_folio(&s, FOLIO(2))), 0);
+	assert_int_equal(gmem_folio_untracked_pins(find_folio(&s, FOLIO(3))), 4);
+	f = gmem_snapshot_find_file(&s, DEV_A, INO_1);
+	assert_non_null(f);
+	assert_true(f->untracked_pins == 6);
+	assert_true(f->tracked_pins == 3);
+	assert_true(f->kernel_pins == 8);
+	gmem_snapshot_free(&s);
+}
+
+/* Without tracking nothing is "untracked": the file field stays 0 and
+ * the renderers show null. */
+static void untracked_pins_need_tracking(void **state)
+{
+	struct gmem_snapshot s;
+	struct gmem_scan_folio k1 = scan_folio(FOLIO(1), DEV_A, INO_1, 0, 2 * 1024 + 2, 2);
+	struct gmem_scan_end end = scan_end(DEV_A, INO_1, 2, 4, 1, 0, 0);
+
+	gmem_snapshot_init(&s);
+	add_record(&s, k1);
+	add_record(&s, end);
+	assert_int_equal(gmem_snapshot_finish(&s), 0);
+	assert_true(gmem_snapshot_find_file(&s, DEV_A, INO_1)->untracked_pins == 0);
+	gmem_snapshot_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -915,6 +968,8 @@ int main(void)
 		cmocka_unit_test(owner_comm_without_nul_is_terminated),
 		cmocka_unit_test(many_folios_grow_and_aggregate),
 		cmocka_unit_test(free_leaves_an_empty_snapshot),
+		cmocka_unit_test(untracked_pins_are_summed_per_folio_never_negative),
+		cmocka_unit_test(untracked_pins_need_tracking),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

@@ -75,7 +75,12 @@ pinner() {
 	local before
 	before=$(lines "$T/pin.out")
 	echo "$*" >&3
-	wait_for 120 has_lines "$T/pin.out" $((before + 1)) || fail "no answer to '$*'"
+	if ! wait_for 120 has_lines "$T/pin.out" $((before + 1)); then
+		echo "gmem-pinner $PINNER_PID: $(grep State /proc/$PINNER_PID/status 2>/dev/null)"
+		cat /proc/$PINNER_PID/stack 2>/dev/null
+		echo 1 >/proc/sys/kernel/sysrq; echo w >/proc/sysrq-trigger  # blocked tasks
+		fail "no answer to '$*'"
+	fi
 	REPLY=$(tail -n 1 "$T/pin.out")
 	case "$REPLY" in
 	ok*) info "pinner: $* -> $REPLY" ;;

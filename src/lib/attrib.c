@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include "lib/attrib.h"
+
+#include <string.h>
+
+/*
+ * Callers that identify an API, by function-name prefix.  The innermost
+ * matching frame wins: a vhost or VFIO path may go through helpers that
+ * look like something else further out.  Names are those of Linux 6.12 to
+ * 7.3; a rename shows up as "other", never as a wrong API.
+ */
+static const struct {
+	const char *prefix;
+	enum gmem_api api;
+} callers[] = {
+	{ "io_sqe_buffer_register", GMEM_API_IO_URING },
+	{ "io_sqe_buffers_register", GMEM_API_IO_URING },
+	{ "io_pin_pages", GMEM_API_IO_URING },
+	{ "io_register_", GMEM_API_IO_URING },
+	{ "iov_iter_extract_pages", GMEM_API_O_DIRECT },
+	{ "bio_iov_iter_get_pages", GMEM_API_O_DIRECT },
+	{ "__bio_iov_iter_get_pages", GMEM_API_O_DIRECT },
+	{ "iomap_dio_", GMEM_API_O_DIRECT },
+	{ "__iomap_dio_rw", GMEM_API_O_DIRECT },
+	{ "blkdev_direct_IO", GMEM_API_O_DIRECT },
+	{ "__blkdev_direct_IO", GMEM_API_O_DIRECT },
+	{ "vfio_pin_", GMEM_API_VFIO },
+	{ "vfio_iommu_type1_", GMEM_API_VFIO },
+	{ "vaddr_get_pfns", GMEM_API_VFIO },
+	{ "pfn_reader_", GMEM_API_VFIO },
+	{ "iopt_", GMEM_API_VFIO },
+	{ "iommufd_", GMEM_API_VFIO },
+	{ "vhost_", GMEM_API_VHOST },
+	{ "__kvm_vcpu_map", GMEM_API_KVM },
+	{ "kvm_vcpu_map", GMEM_API_KVM },
+	{ "hva_to_pfn", GMEM_API_KVM },
+	{ "__gfn_to_pfn", GMEM_API_KVM },
+	{ "kvm_follow_pfn", GMEM_API_KVM },
+	{ "gup_test_ioctl", GMEM_API_GUP_TEST },
+	{ "__gup_test_ioctl", GMEM_API_GUP_TEST },
+	{ "pin_longterm_test_", GMEM_API_GUP_TEST },
+	{ "vmsplice_", GMEM_API_VMSPLICE },
+	{ "__do_sys_vmsplice", GMEM_API_VMSPLICE },
+	{ "iter_to_pipe", GMEM_API_VMSPLICE },
+};
+
+enum gmem_api gmem_classify_api(const char *const *frames, int nr)
+{
+	for (int i = 0; i < nr; i++) {
+		if (!frames[i])
+			continue;
+		for (size_t c = 0; c < sizeof(callers) / sizeof(callers[0]); c++)
+			if (!strncmp(frames[i], callers[c].prefix, strlen(callers[c].prefix)))
+				return callers[c].api;
+	}
+	return GMEM_API_OTHER;
+}
+
+const char *gmem_api_name(enum gmem_api api)
+{
+	static const char *const names[GMEM_API_NR] = {
+		[GMEM_API_OTHER] = "other",       [GMEM_API_IO_URING] = "io_uring",
+		[GMEM_API_O_DIRECT] = "o_direct", [GMEM_API_VFIO] = "vfio",
+		[GMEM_API_VHOST] = "vhost",       [GMEM_API_KVM] = "kvm",
+		[GMEM_API_GUP_TEST] = "gup_test", [GMEM_API_VMSPLICE] = "vmsplice",
+	};
+
+	return (unsigned)api < GMEM_API_NR ? names[api] : "other";
+}
