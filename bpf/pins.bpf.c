@@ -16,14 +16,17 @@ char LICENSE[] SEC("license") = "GPL";
 /* Only count pins taken by this process (0: all). */
 const volatile __u32 filter_tgid = 0;
 
+/*
+ * Preallocated: the GUP fast path pins a whole range with interrupts off,
+ * where an allocating map runs out of cached elements (seen as lost pins
+ * on every O_DIRECT I/O).  The programs never delete: an entry whose pins
+ * drop to 0 stays, and userspace removes idle ones.  A deleted element can
+ * be reused at once for another folio, so every change made through a
+ * looked-up pointer is checked afterwards to still belong to its folio, and
+ * undone if not (atomic adds commute: the undo leaves the other folio exact).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	/*
-	 * Not preallocated: a deleted element is freed only after an RCU grace
-	 * period, so a pointer from lookup stays valid for the whole program
-	 * run even if the entry is deleted meanwhile (see folio_pin()).
-	 */
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, GMEM_DEFAULT_MAX_FOLIOS);
 	__type(key, __u64);
 	__type(value, struct gmem_folio_pins);
@@ -69,29 +72,16 @@ static __always_inline void fill_new(void *ctx, struct gmem_folio_pins *v, struc
 		stat_add(GMEM_STAT_STACK_LOST, 1);
 }
 
-/*
- * Add 'refs' pins to an entry unless its last unpin marked it dead.
- * Returns false when the entry is dead (it is about to leave the map).
- */
-static __always_inline bool add_pins(struct gmem_folio_pins *v, __u32 refs)
+/* Is 'v' still the element of 'key'?  (Not deleted and reused meanwhile.) */
+static __always_inline bool still_owned(__u64 key, struct gmem_folio_pins *v)
 {
-	for (int i = 0; i < 8; i++) {
-		__u32 old = v->pins;
-
-		if (old == GMEM_PINS_DEAD)
-			return false;
-		if (__sync_val_compare_and_swap(&v->pins, old, old + refs) == old)
-			return true;
-	}
-	return false;
+	return bpf_map_lookup_elem(&folio_pins, &key) == v;
 }
 
 /*
- * Record 'refs' references of kind 'flags' on a guest folio.  The entry
- * protocol keeps counts exact against a concurrent last unpin: the unpin
- * turns pins 0 into GMEM_PINS_DEAD with a cmpxchg before deleting, and we
- * never add to a dead entry; instead we retry until the key is free or a
- * live entry is there.
+ * Record 'refs' references of kind 'flags' on a guest folio: add to its
+ * entry, or create it.  A pin that takes an idle entry from 0 starts a new
+ * holder: the attribution is that of the new pinner.
  */
 static __always_inline void folio_grab(void *ctx, struct folio *folio, __u32 refs, __u32 flags,
 				       __u32 how)
@@ -99,6 +89,7 @@ static __always_inline void folio_grab(void *ctx, struct folio *folio, __u32 ref
 	struct address_space *mapping = guest_mapping(folio);
 	bool pin = flags & foll_pin;
 	__u64 key = (__u64)folio;
+	__u32 fl;
 	__u64 now;
 
 	if (!mapping || !(flags & (foll_pin | foll_get)))
@@ -107,9 +98,12 @@ static __always_inline void folio_grab(void *ctx, struct folio *folio, __u32 ref
 		return;
 
 	now = bpf_ktime_get_ns();
+	fl = how | ((flags & foll_longterm) ? GMEM_PIN_F_LONGTERM : 0);
 	stat_add(pin ? GMEM_STAT_PIN : GMEM_STAT_GET, refs);
 	for (int attempt = 0; attempt < 4; attempt++) {
 		struct gmem_folio_pins *v = bpf_map_lookup_elem(&folio_pins, &key);
+		__u32 *count;
+		__u32 old;
 
 		if (!v) {
 			struct gmem_folio_pins init = {};
@@ -118,23 +112,29 @@ static __always_inline void folio_grab(void *ctx, struct folio *folio, __u32 ref
 			fill_new(ctx, &init, folio, mapping, now);
 			init.pins = pin ? refs : 0;
 			init.gets = pin ? 0 : refs;
-			init.flags = how | ((flags & foll_longterm) ? GMEM_PIN_F_LONGTERM : 0);
+			init.flags = fl;
 			err = bpf_map_update_elem(&folio_pins, &key, &init, BPF_NOEXIST);
 			if (!err)
 				return;
-			if (err != -17 /* EEXIST: created meanwhile, add to it */) {
-				stat_add(GMEM_STAT_MAP_FULL, 1);
-				return;
-			}
+			if (err == -17 /* EEXIST: created meanwhile, add to it */)
+				continue;
+			stat_add(err == -7 /* E2BIG */ ? GMEM_STAT_MAP_FULL : GMEM_STAT_RACE_LOST, 1);
+			return;
+		}
+		count = pin ? &v->pins : &v->gets;
+		old = __sync_fetch_and_add(count, refs);
+		if (!still_owned(key, v)) {
+			__sync_fetch_and_sub(count, refs);
 			continue;
 		}
-		if (!pin) {
-			__sync_fetch_and_add(&v->gets, refs);
-		} else if (!add_pins(v, refs)) {
-			continue;
+		if (pin && old == 0) {
+			/* a new holder of an idle entry */
+			fill_new(ctx, v, folio, mapping, now);
+			v->flags = fl;
+		} else {
+			v->last_pin_ns = now;
+			v->flags |= fl;
 		}
-		v->last_pin_ns = now;
-		v->flags |= how | ((flags & foll_longterm) ? GMEM_PIN_F_LONGTERM : 0);
 		return;
 	}
 	stat_add(GMEM_STAT_RACE_LOST, 1);
@@ -195,9 +195,35 @@ static __always_inline bool maybe_guest(__u64 addr)
 }
 
 /*
+ * Is the return address 'ret' that of a direct call (e8 rel32) to counted
+ * unpin function f?  Then f is still active, even if it left the stack by
+ * tail-jumping to us (unpin_user_page() -> jmp gup_put_folio: seen as
+ * every O_DIRECT unpin counted twice).  With call padding the call may
+ * land a few bytes before the symbol.
+ */
+static __always_inline int called_function(__u64 ret)
+{
+	__s32 rel = 0;
+	__u8 op = 0;
+	__u64 target;
+
+	if (bpf_probe_read_kernel(&op, 1, (void *)(ret - 5)) || op != 0xe8 ||
+	    bpf_probe_read_kernel(&rel, 4, (void *)(ret - 4)))
+		return -1;
+	target = ret + (__s64)rel;
+	for (int f = 0; f < GMEM_UNPIN_NR; f++)
+		if (unpin_text_start[f] && target + 16 >= unpin_text_start[f] &&
+		    target <= unpin_text_start[f] + 16)
+			return f;
+	return -1;
+}
+
+/*
  * Called from inside another unpin function that we count (other than
- * 'self')?  Then that one accounts for these pins.  Only the innermost
- * frames count: deeper ones may belong to an interrupted task.
+ * 'self')?  Then that one accounts for these pins.  A frame inside such a
+ * function is a nested call; a frame right after a call to one is a tail
+ * call.  Only the innermost frames count: deeper ones may belong to an
+ * interrupted task.
  */
 static __always_inline bool nested_in_counted_unpin(void *ctx, int self)
 {
@@ -205,12 +231,17 @@ static __always_inline bool nested_in_counted_unpin(void *ctx, int self)
 	long n = bpf_get_stack(ctx, frames, sizeof(frames), 0);
 
 	for (int i = 0; i < UNPIN_STACK_DEPTH; i++) {
+		int callee;
+
 		if (n < (long)((i + 1) * sizeof(__u64)))
 			break;
 		for (int f = 0; f < GMEM_UNPIN_NR; f++)
 			if (f != self && frames[i] >= unpin_text_start[f] &&
 			    frames[i] < unpin_text_end[f])
 				return true;
+		callee = called_function(frames[i]);
+		if (callee >= 0 && callee != self)
+			return true;
 	}
 	return false;
 }
@@ -232,17 +263,17 @@ __noinline int folio_unpin(__u64 addr, __u32 refs)
 	for (int i = 0; i < 8; i++) {
 		__u32 old = v->pins, take;
 
-		if (old == GMEM_PINS_DEAD)
-			break; /* its last unpin is deleting it: these are unknown */
 		take = old < refs ? old : refs;
 		if (__sync_val_compare_and_swap(&v->pins, old, old - take) != old)
 			continue;
+		if (!still_owned(addr, v)) {
+			/* reused for another folio under us: give it back */
+			__sync_fetch_and_add(&v->pins, take);
+			break;
+		}
 		stat_add(GMEM_STAT_UNPIN, take);
 		if (take < refs)
 			stat_add(GMEM_STAT_UNPIN_UNKNOWN, refs - take);
-		if (old == take && v->gets == 0 &&
-		    __sync_val_compare_and_swap(&v->pins, 0, GMEM_PINS_DEAD) == 0)
-			bpf_map_delete_elem(&folio_pins, &addr);
 		return 0;
 	}
 	stat_add(GMEM_STAT_UNPIN_UNKNOWN, refs);

@@ -68,8 +68,10 @@ enum gmem_event_type {
  * (a folio keeps its address while it is pinned, and after a hole punch its
  * mapping is gone, so the address is the only stable key).
  *
- * 'pins' is an outstanding count of FOLL_PIN references; GMEM_PINS_DEAD
- * marks an entry that its last unpin is about to delete (see pins.bpf.c).
+ * 'pins' is an outstanding count of FOLL_PIN references.  Entries stay at
+ * 0 when their pins are released; userspace removes idle ones.
+ * GMEM_PINS_DEAD is reserved (programs before this ABI settled marked
+ * entries being deleted with it); readers treat it as 0.
  */
 #define GMEM_PINS_DEAD 0xffffffffu
 struct gmem_folio_pins {

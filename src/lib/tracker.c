@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct gmem_tracker {
 	struct gmem_pins *skel;
@@ -172,9 +173,22 @@ static int read_stack(struct gmem_tracker *t, struct gmem_snapshot *s, __s32 id)
 	return gmem_snapshot_add_stack(s, id, names, offs, nr);
 }
 
+/* An entry whose pins have been 0 this long is forgotten (the programs
+ * never delete; a later pin creates it anew). */
+#define IDLE_ENTRY_NS (2ull * 1000000000)
+
+static __u64 monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
 int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 {
 	int fd = bpf_map__fd(t->skel->maps.folio_pins);
+	__u64 now = monotonic_ns();
 	__u64 key, next, *prev = NULL;
 	struct gmem_folio_pins v;
 	int err;
@@ -183,9 +197,14 @@ int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &v))
-			continue; /* deleted meanwhile: its last pin was released */
-		if (v.pins == GMEM_PINS_DEAD)
 			continue;
+		if (v.pins == 0) {
+			/* idle; a pin racing with this delete notices and retries */
+			if (now > v.last_pin_ns + IDLE_ENTRY_NS)
+				bpf_map_delete_elem(fd, &key);
+			if (!v.gets)
+				continue;
+		}
 		err = gmem_snapshot_add_tracked(s, key, &v);
 		if (!err)
 			err = read_stack(t, s, v.stack_id);
