@@ -42,7 +42,7 @@ PROGS := gmemtop
 PROG_BINS := $(patsubst %,$(OUTPUT)/%,$(PROGS))
 
 # Test programs run inside the VM: static, so the initramfs needs no libc.
-TEST_PROGS := gmem-pinner
+TEST_PROGS := gmem-pinner gmem-bench
 TEST_PROG_BINS := $(patsubst %,$(OUTPUT)/tests/%,$(TEST_PROGS))
 
 # Unit tests: cmocka, built with clang and ASan/UBSan, against the library
@@ -54,7 +54,7 @@ UNIT_LIB_OBJS := $(patsubst src/lib/%.c,$(OUTPUT)/unit/lib/%.o,$(LIB_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean deps check unit vmtest demo help install
+.PHONY: all clean deps check unit vmtest demo bench help install
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -68,6 +68,7 @@ help:
 	@echo "make unit       unit tests only (ASan/UBSan)"
 	@echo "make vmtest     VM tests only; KERNEL=stock|stock-6.12|stock-7.2|testkernel|PATH, FILTER=..."
 	@echo "make install    install programs and man pages (PREFIX=$(PREFIX) DESTDIR=)"
+	@echo "make bench      traced/untraced pinning cost (gup_test, testkernel VM)"
 	@echo "options: OUTPUT=dir V=1 VMLINUX_BTF=path VMLINUX_MODULE_BTF=path CC= CLANG= BPFTOOL="
 
 deps:
@@ -149,6 +150,11 @@ install: $(PROG_BINS)
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -D -m 0755 -t $(DESTDIR)$(PREFIX)/sbin $(PROG_BINS)
 	$(Q)install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man8 doc/gmemtop.8
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)OUTPUT=$(OUTPUT) KERNEL=$(if $(filter command line,$(origin KERNEL)),$(KERNEL),testkernel) \
+		tools/bench $(PROG_BINS) $(TEST_PROG_BINS)
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

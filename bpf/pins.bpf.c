@@ -317,42 +317,81 @@ enum unpin_array { ARRAY_PAGES, ARRAY_FOLIOS, ARRAY_PAGE_RANGE };
 struct unpin_walk {
 	__u64 base;
 	__u64 n;
+	__u64 i;      /* next element */
 	__u32 kind;   /* enum unpin_array */
-	__u32 apply;  /* 0: count candidates, 1: unpin them */
-	__u64 found;
+	__u32 apply;  /* 0: find the first guest folio, 1: unpin from there */
+	__u64 found;  /* index + 1 of the first guest folio (0: none) */
 };
 
-/* Element i of the array an unpin call was given, as a folio address. */
-__noinline int unpin_walk_elem(struct unpin_walk *w, __u32 i)
+/* Pages in the folio from 'page' (a page of 'folio') to the folio's end. */
+static __always_inline __u64 pages_to_folio_end(__u64 folio, __u64 page, __u64 page_size)
 {
-	__u64 elem = 0;
+	unsigned long flags = 0, flags1 = 0;
+	__u32 head = bpf_core_enum_value(enum pageflags, PG_head);
+
+	bpf_core_read(&flags, sizeof(flags), &((struct folio *)folio)->flags);
+	if (!(flags & (1UL << head)))
+		return 1;
+	bpf_core_read(&flags1, sizeof(flags1), &((struct folio *)folio)->_flags_1);
+	return (1ull << (flags1 & 0xff)) - (page - folio) / page_size;
+}
+
+/*
+ * The run of elements from w->i that belong to one folio, as the kernel's
+ * gup_folio_next() batches them: a 2 MiB folio's 512 pages cost three
+ * reads, not 512, whether it is guest memory or not.
+ */
+__noinline int unpin_walk_run(struct unpin_walk *w)
+{
+	__u64 psz = bpf_core_type_size(struct page), elem = 0, page = 0, folio, run = 1, i;
 
 	if (!w)
 		return 1;
+	i = w->i;
 	if (i >= w->n)
 		return 1;
-	if (w->kind == ARRAY_PAGE_RANGE) {
-		elem = page_folio_addr(w->base + (__u64)i * bpf_core_type_size(struct page));
+	if (w->kind == ARRAY_FOLIOS) {
+		bpf_probe_read_kernel(&folio, sizeof(folio), (void *)(w->base + i * 8));
 	} else {
-		bpf_probe_read_kernel(&elem, sizeof(elem), (void *)(w->base + (__u64)i * 8));
-		if (w->kind == ARRAY_PAGES)
-			elem = page_folio_addr(elem);
+		if (w->kind == ARRAY_PAGE_RANGE)
+			page = w->base + i * psz;
+		else
+			bpf_probe_read_kernel(&page, sizeof(page), (void *)(w->base + i * 8));
+		folio = page ? page_folio_addr(page) : 0;
+		if (folio) {
+			run = pages_to_folio_end(folio, page, psz);
+			if (run > w->n - i)
+				run = w->n - i;
+			if (run > 1 && w->kind == ARRAY_PAGES) {
+				/* the run's pages must be the folio's consecutive pages */
+				bpf_probe_read_kernel(&elem, sizeof(elem),
+						      (void *)(w->base + (i + run - 1) * 8));
+				if (elem != page + (run - 1) * psz)
+					run = 1;
+			}
+			if (!run)
+				run = 1;
+		}
 	}
-	if (!elem || !maybe_guest(elem))
+	w->i = i + run;
+	if (!folio || !maybe_guest(folio))
 		return 0;
-	w->found++;
-	if (w->apply)
-		folio_unpin(elem, 1);
+	if (!w->apply) {
+		w->found = i + 1;
+		return 1; /* found one: the stack check decides the rest */
+	}
+	folio_unpin(folio, (__u32)run);
 	return 0;
 }
 
 static long unpin_walk_step(__u64 i, struct unpin_walk *w)
 {
-	return unpin_walk_elem(w, (__u32)i) ? 1 : 0;
+	return unpin_walk_run(w) ? 1 : 0;
 }
 
-/* An unpin of an array: one pass to find guest folios (foreign memory
- * stops here), then the stack check, then a pass that unpins. */
+/* An unpin of an array: a pass to the first guest folio (foreign memory
+ * walks the whole array, a folio-run at a time, and stops here), then the
+ * stack check, then a pass that unpins from that folio on. */
 static __always_inline void unpin_array(unsigned long long *ctx, int self, __u64 n, __u32 kind)
 {
 	struct unpin_walk w = { .n = n, .kind = kind };
@@ -370,6 +409,7 @@ static __always_inline void unpin_array(unsigned long long *ctx, int self, __u64
 	if (!w.found || nested_in_counted_unpin(ctx, self))
 		return;
 	w.apply = 1;
+	w.i = w.found - 1;
 	bpf_loop(n, unpin_walk_step, &w, 0);
 }
 

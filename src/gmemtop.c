@@ -161,6 +161,8 @@ static int take_snapshot(struct gmem_tracker *t, struct gmem_scanner *sc, struct
 	s->realtime_ns = (__u64)real.tv_sec * 1000000000ull + real.tv_nsec;
 	if (t && (err = gmem_tracker_read(t, s)))
 		return err;
+	if (t)
+		gmem_tracker_map_size(t, &s->map_bytes, &s->map_entries);
 	if (sc && (err = gmem_scanner_run(sc, s)))
 		return err;
 	return gmem_snapshot_finish(s);

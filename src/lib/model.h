@@ -72,6 +72,8 @@ struct gmem_snapshot {
 	__u64 realtime_ns;  /* CLOCK_REALTIME when taken */
 	bool tracking;      /* pin tracking was attached */
 	bool scanned;       /* the kernel scan ran */
+	__u64 map_bytes;    /* kernel memory of the tracked-folio map (0: unknown) */
+	__u32 map_entries;  /* its capacity */
 	struct gmem_stats stats;
 	__u32 bad_records;  /* malformed scan records rejected */
 

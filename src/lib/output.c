@@ -329,6 +329,14 @@ static int render_json(FILE *out, const struct gmem_snapshot *s,
 	json_object_object_add(root, "complete",
 			       json_object_new_boolean(!gmem_stats_lost(&s->stats) && !s->bad_records));
 	json_object_object_add(root, "stats", json_stats(s));
+	if (s->tracking && s->map_entries) {
+		struct json_object *m = json_object_new_object();
+
+		json_object_object_add(m, "max_folios", jint(s->map_entries));
+		json_object_object_add(m, "bytes", jint(s->map_bytes));
+		json_object_object_add(m, "bytes_per_folio", jint(s->map_bytes / s->map_entries));
+		json_object_object_add(root, "folio_map", m);
+	}
 	json_object_object_add(root, "processes", json_procs(s, o));
 	json_object_object_add(root, "files", json_files(s, o));
 	json_object_object_add(root, "folios", json_folios(s));

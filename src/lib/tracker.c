@@ -7,6 +7,7 @@
 #include "pins.skel.h"
 
 #include <bpf/bpf.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,4 +223,24 @@ void gmem_tracker_stop(struct gmem_tracker *t)
 	gmem_pins__destroy(t->skel);
 	gmem_kallsyms_free(&t->ksyms);
 	free(t);
+}
+
+int gmem_tracker_map_size(struct gmem_tracker *t, __u64 *bytes, __u32 *max_entries)
+{
+	char path[64], line[128];
+	FILE *f;
+	int err = -ENOENT;
+
+	*max_entries = bpf_map__max_entries(t->skel->maps.folio_pins);
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", bpf_map__fd(t->skel->maps.folio_pins));
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", bytes) == 1) {
+			err = 0;
+			break;
+		}
+	fclose(f);
+	return err;
 }

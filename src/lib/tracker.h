@@ -19,5 +19,7 @@ int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
 /* Adds every tracked folio and the counters to 's'. */
 int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s);
 void gmem_tracker_stop(struct gmem_tracker *t);
+/* Kernel memory of the folio map (its memlock accounting) and capacity. */
+int gmem_tracker_map_size(struct gmem_tracker *t, __u64 *bytes, __u32 *max_entries);
 
 #endif

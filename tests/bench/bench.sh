@@ -1,0 +1,37 @@
+#!/bin/sh
+# make bench: the cost of tracking on every pin in the system, measured in
+# the kernel by gup_test's PIN_FAST_BENCHMARK (pin_user_pages_fast +
+# unpin_user_pages over 256 MiB).  Runs alternate untraced, traced,
+# untraced in one VM; the ratio is traced over the untraced mean.
+# Ordinary memory must be rejected in a few instructions (goal <= 1.10;
+# with 4 KiB pages every page costs one trampoline);
+# guest memory is recorded per folio (goal <= 2.0).
+for cmd in gmemtop gmem-bench; do
+	command -v $cmd >/dev/null || { echo "FAIL: $cmd not in the VM"; exit 1; }
+done
+[ -e /sys/kernel/debug/gup_test ] || { echo "skip: no gup_test (needs CONFIG_GUP_TEST: the testkernel)"; exit 4; }
+echo 1 >/proc/sys/kernel/printk
+MIB=${BENCH_MIB:-256}
+REPS=${BENCH_REPS:-7}
+T=/tmp/bench.$$
+mkdir -p $T
+
+median() { gmem-bench "$1" "$MIB" "$REPS" | sed -n 's/^median_usec=\([0-9]*\).*/\1/p'; }
+
+# anon: THP-backed (few large folios); anon4k: MADV_NOHUGEPAGE, one grab
+# per page; gmem: guest_memfd (order-0 folios)
+for mem in anon anon4k gmem; do
+	a=$(median $mem)
+	gmemtop -b -j --no-scan 3600 2 >$T/top.json 2>$T/top.err &
+	top=$!
+	while [ ! -s $T/top.json ]; do kill -0 $top 2>/dev/null || { cat $T/top.err; exit 1; }; sleep 0.2; done
+	t=$(median $mem)
+	kill $top; wait $top
+	b=$(median $mem)
+	[ -n "$a" ] && [ -n "$t" ] && [ -n "$b" ] || { echo "FAIL: no measurement for $mem"; exit 1; }
+	ratio=$(awk -v a="$a" -v b="$b" -v t="$t" 'BEGIN { printf "%.3f", t / ((a + b) / 2) }')
+	echo "BENCH mem=$mem size_mib=$MIB reps=$REPS untraced_usec=$a,$b traced_usec=$t ratio=$ratio"
+done
+# one snapshot that exits by itself: the kernel memory of the folio map
+gmemtop -b -j --no-scan >$T/one.json || { echo "FAIL: gmemtop -b -j --no-scan"; exit 1; }
+jq -r '"BENCH folio_map max_folios=\(.folio_map.max_folios) bytes=\(.folio_map.bytes) bytes_per_folio=\(.folio_map.bytes_per_folio)"' $T/one.json
