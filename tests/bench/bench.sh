@@ -22,15 +22,24 @@ median() { gmem-bench "$1" "$MIB" "$REPS" | sed -n 's/^median_usec=\([0-9]*\).*/
 # per page; gmem: guest_memfd (order-0 folios)
 for mem in anon anon4k gmem; do
 	a=$(median $mem)
-	gmemtop -b -j --no-scan 3600 2 >$T/top.json 2>$T/top.err &
+	gmemtop -b -j --no-scan 5 100000 >$T/top.json 2>$T/top.err &
 	top=$!
 	while [ ! -s $T/top.json ]; do kill -0 $top 2>/dev/null || { cat $T/top.err; exit 1; }; sleep 0.2; done
 	t=$(median $mem)
+	# the traced runs must have been traced: the instance's own counters
+	n=$(wc -l <$T/top.json)
+	while [ "$(wc -l <$T/top.json)" -le "$n" ]; do sleep 0.5; done
+	seen=$(tail -n 1 $T/top.json | jq -r '"\(.stats.pins) \(.stats.lost)"')
 	kill $top; wait $top
+	want=0
+	[ $mem = gmem ] && want=$((REPS * MIB * 256))
+	set -- $seen
+	[ "$1" -ge "$want" ] && [ "$2" = 0 ] ||
+		{ echo "FAIL: traced $mem runs: gmemtop counted $1 pins (want >= $want), lost $2"; exit 1; }
 	b=$(median $mem)
 	[ -n "$a" ] && [ -n "$t" ] && [ -n "$b" ] || { echo "FAIL: no measurement for $mem"; exit 1; }
 	ratio=$(awk -v a="$a" -v b="$b" -v t="$t" 'BEGIN { printf "%.3f", t / ((a + b) / 2) }')
-	echo "BENCH mem=$mem size_mib=$MIB reps=$REPS untraced_usec=$a,$b traced_usec=$t ratio=$ratio"
+	echo "BENCH mem=$mem size_mib=$MIB reps=$REPS untraced_usec=$a,$b traced_usec=$t ratio=$ratio guest_pins_seen=$1"
 done
 # one snapshot that exits by itself: the kernel memory of the folio map
 gmemtop -b -j --no-scan >$T/one.json || { echo "FAIL: gmemtop -b -j --no-scan"; exit 1; }
