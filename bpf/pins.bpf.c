@@ -185,6 +185,14 @@ static __always_inline __u64 arg_value(unsigned long long *ctx, int i)
 	return v;
 }
 
+/* maybe_guest() for a typed folio argument: no helper call to launder it. */
+static __always_inline bool maybe_guest_typed(struct folio *folio)
+{
+	struct address_space *mapping = BPF_CORE_READ(folio, mapping);
+
+	return !mapping || mapping_is_guest_memfd(mapping);
+}
+
 /* Is this a folio whose pins we may track?  Guest memory, or a folio
  * whose mapping is gone (hole punched while pinned). */
 static __always_inline bool maybe_guest(__u64 addr)
@@ -413,18 +421,24 @@ static __always_inline void unpin_array(unsigned long long *ctx, int self, __u64
 	bpf_loop(n, unpin_walk_step, &w, 0);
 }
 
-/* A release of 'refs' pins of the folio (or page, if 'is_page') passed
- * as argument 0. */
-static __always_inline void unpin_one(unsigned long long *ctx, int self, bool is_page,
+/*
+ * A release of 'refs' pins of the folio (or page, if 'folio' is NULL)
+ * passed as argument 0.  Foreign folios are rejected through the typed
+ * argument, two loads, before anything else is paid for.
+ */
+static __always_inline void unpin_one(unsigned long long *ctx, int self, struct folio *folio,
 				      __u32 refs)
 {
-	__u64 folio = arg_value(ctx, 0);
+	__u64 addr;
 
-	if (is_page)
-		folio = page_folio_addr(folio);
-	if (!folio || !maybe_guest(folio) || nested_in_counted_unpin(ctx, self))
+	if (folio && !maybe_guest_typed(folio))
 		return;
-	folio_unpin(folio, refs);
+	addr = arg_value(ctx, 0);
+	if (!folio)
+		addr = page_folio_addr(addr);
+	if (!addr || !maybe_guest(addr) || nested_in_counted_unpin(ctx, self))
+		return;
+	folio_unpin(addr, refs);
 }
 
 /*
@@ -436,28 +450,28 @@ SEC("fentry/gup_put_folio")
 int BPF_PROG(gup_put_folio_entry, struct folio *folio, int refs, unsigned int flags)
 {
 	if (flags & foll_pin)
-		unpin_one(ctx, -1, false, refs);
+		unpin_one(ctx, -1, folio, refs);
 	return 0;
 }
 
 SEC("fentry/unpin_user_page")
 int BPF_PROG(unpin_user_page_entry, struct page *page)
 {
-	unpin_one(ctx, GMEM_UNPIN_USER_PAGE, true, 1);
+	unpin_one(ctx, GMEM_UNPIN_USER_PAGE, NULL, 1);
 	return 0;
 }
 
 SEC("fentry/unpin_folio")
 int BPF_PROG(unpin_folio_entry, struct folio *folio)
 {
-	unpin_one(ctx, GMEM_UNPIN_FOLIO, false, 1);
+	unpin_one(ctx, GMEM_UNPIN_FOLIO, folio, 1);
 	return 0;
 }
 
 SEC("fentry/unpin_user_folio")
 int BPF_PROG(unpin_user_folio_entry, struct folio *folio, unsigned long npages)
 {
-	unpin_one(ctx, GMEM_UNPIN_USER_FOLIO, false, npages);
+	unpin_one(ctx, GMEM_UNPIN_USER_FOLIO, folio, npages);
 	return 0;
 }
 

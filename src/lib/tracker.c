@@ -16,6 +16,7 @@
 struct gmem_tracker {
 	struct gmem_pins *skel;
 	struct gmem_kallsyms ksyms; /* for the unpin ranges and the stacks */
+	__u64 map_bytes;            /* folio_pins' kernel memory, read once */
 };
 
 /* The grab side and mm/gup.c's internal release: all three are needed. */
@@ -100,6 +101,25 @@ static int configure_unpins(struct gmem_pins *skel, const struct gmem_kernel *k,
 	return err;
 }
 
+/* The folio map's kernel memory, from its fdinfo (memlock): fixed once the
+ * preallocated map exists, so read once at start. */
+static __u64 read_map_bytes(int map_fd)
+{
+	char path[64], line[128];
+	unsigned long long bytes = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", map_fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &bytes) == 1)
+			break;
+	fclose(f);
+	return bytes;
+}
+
 int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
 		       const struct gmem_tracker_opts *opts)
 {
@@ -143,6 +163,7 @@ int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
 	err = gmem_bpf_attach_all(t->skel->skeleton);
 	if (err)
 		goto fail;
+	t->map_bytes = read_map_bytes(bpf_map__fd(t->skel->maps.folio_pins));
 	*out = t;
 	return 0;
 fail:
@@ -227,20 +248,7 @@ void gmem_tracker_stop(struct gmem_tracker *t)
 
 int gmem_tracker_map_size(struct gmem_tracker *t, __u64 *bytes, __u32 *max_entries)
 {
-	char path[64], line[128];
-	FILE *f;
-	int err = -ENOENT;
-
 	*max_entries = bpf_map__max_entries(t->skel->maps.folio_pins);
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", bpf_map__fd(t->skel->maps.folio_pins));
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "memlock: %llu", bytes) == 1) {
-			err = 0;
-			break;
-		}
-	fclose(f);
-	return err;
+	*bytes = t->map_bytes;
+	return t->map_bytes ? 0 : -ENOENT;
 }

@@ -25,6 +25,5 @@ GMEMTOP_PID=
 
 echo "### gmemtop -b -f -r 8 (last snapshot): pinner $first holds 900 pins, pinner $PINNER_PID 64"
 echo
-# the last snapshot starts at the last header line
-awk '/^gmemtop /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$T/top.txt"
+last_table "$T/top.txt"
 echo "quit" >&4

@@ -20,7 +20,7 @@ wait_for 60 test -s "$T/table.txt" || fail "gmemtop (table) did not start"
 pinner pin-uring 100 32
 wait $p
 # the last snapshot is the one after the pins
-awk '/^gmemtop /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$T/table.txt" >"$T/last.txt"
+last_table "$T/table.txt" >"$T/last.txt"
 grep -q 'INCOMPLETE' "$T/last.txt" || { cat "$T/table.txt"; fail "the table does not say INCOMPLETE"; }
 pinner unpin-uring
 

@@ -46,6 +46,9 @@ lines() { wc -l <"$1" 2>/dev/null || echo 0; }
 # has_lines FILE N: FILE has at least N lines (re-read at every poll).
 has_lines() { [ "$(lines "$1")" -ge "$2" ]; }
 
+# last_table FILE: the last snapshot of gmemtop's table output in FILE.
+last_table() { awk '/^gmemtop /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$1"; }
+
 # start_pinner SIZE_MIB: gmem-pinner with a command pipe on fd 3.  Sets
 # PINNER_PID, GMEM_DEV, GMEM_INO.  Skips when the kernel cannot do it.
 start_pinner() {
