@@ -289,6 +289,33 @@ __noinline int folio_unpin(__u64 addr, __u32 refs)
 }
 
 /*
+ * A FOLL_GET grab that mm/gup.c itself gives back (the fast path's
+ * rollback): the only release of a FOLL_GET reference that is not an
+ * anonymous folio_put(), so the only one we can subtract.
+ */
+static __always_inline void folio_unget(unsigned long long *ctx, struct folio *folio, __u32 refs)
+{
+	struct gmem_folio_pins *v;
+	__u64 addr;
+
+	if (!maybe_guest_typed(folio))
+		return;
+	addr = arg_value(ctx, 0);
+	v = bpf_map_lookup_elem(&folio_pins, &addr);
+	if (!v)
+		return;
+	for (int i = 0; i < 8; i++) {
+		__u32 old = v->gets, take = old < refs ? old : refs;
+
+		if (__sync_val_compare_and_swap(&v->gets, old, old - take) != old)
+			continue;
+		if (!still_owned(addr, v))
+			__sync_fetch_and_add(&v->gets, take);
+		return;
+	}
+}
+
+/*
  * page -> folio.  A tail page has bit 0 set in its first word, which was
  * page->compound_head and became page->compound_info in 7.x.  The rest of
  * the word is the head page's address, or (the later "compound_info mask"
@@ -451,6 +478,8 @@ int BPF_PROG(gup_put_folio_entry, struct folio *folio, int refs, unsigned int fl
 {
 	if (flags & foll_pin)
 		unpin_one(ctx, -1, folio, refs);
+	else if (flags & foll_get)
+		folio_unget(ctx, folio, refs);
 	return 0;
 }
 

@@ -165,7 +165,10 @@ static int take_snapshot(struct gmem_tracker *t, struct gmem_scanner *sc, struct
 		gmem_tracker_map_size(t, &s->map_bytes, &s->map_entries);
 	if (sc && (err = gmem_scanner_run(sc, s)))
 		return err;
-	return gmem_snapshot_finish(s);
+	err = gmem_snapshot_finish(s);
+	if (!err && t)
+		gmem_tracker_gc(t, s);
+	return err;
 }
 
 static int exit_code_for(int err)

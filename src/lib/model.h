@@ -30,6 +30,11 @@ struct gmem_folio {
 	struct gmem_folio_pins t; /* valid if tracked */
 	bool scanned;
 	struct gmem_scan_folio k; /* valid if scanned */
+	/* set by gmem_snapshot_finish(): references the kernel holds beyond
+	 * the page cache's, the mappings' and the pins' (-1: not known), and
+	 * how many of them are FOLL_GET references tracking saw taken */
+	int extra_refs;
+	__u32 gets_held;
 };
 
 /* One guest_memfd file. */
@@ -50,6 +55,10 @@ struct gmem_file {
 	__u32 kernel_pinned_folios;
 	__u64 kernel_pins;
 	__u32 kernel_extra_ref_folios;
+	__u64 kernel_extra_refs; /* summed over the folios the scan reported */
+	/* extra references that no tracked FOLL_GET explains (valid when
+	 * scanned; the kernel holds them, we cannot say who) */
+	__u64 unattributed_refs;
 	/* pins the kernel counts that tracking did not see taken: taken before
 	 * tracking began (valid when both sources are; never negative) */
 	__u64 untracked_pins;
@@ -61,7 +70,7 @@ struct gmem_process {
 	char comm[GMEM_COMM_LEN];
 	__u32 folios;
 	__u64 pins;
-	__u64 gets;
+	__u64 gets;  /* FOLL_GET references it took that the kernel still holds */
 	__u64 first_pin_ns;
 	bool longterm;
 	__u32 api_mask;  /* 1 << enum gmem_api, for every API it pinned through */

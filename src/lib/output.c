@@ -102,13 +102,13 @@ static void table_procs(FILE *out, const struct gmem_snapshot *s,
 static void table_files(FILE *out, const struct gmem_snapshot *s,
 			const struct gmem_render_opts *o)
 {
-	fprintf(out, "\nGUEST_MEMFD FILES\n%-8s %8s %8s  %-16s %10s  %14s %10s  %s\n", "DEV",
-		"INODE", "PID", "COMM", "SIZE", "TRACKED", "UNTRACKED", "KERNEL");
-	fprintf(out, "%-8s %8s %8s  %-16s %10s  %14s %10s  %s\n", "", "", "", "", "",
-		"FOLIOS/PINS", "PINS", "FOLIOS/PINNED/PINS/EXTRA_REF");
+	fprintf(out, "\nGUEST_MEMFD FILES\n%-8s %8s %8s  %-16s %10s  %14s %10s %10s  %s\n",
+		"DEV", "INODE", "PID", "COMM", "SIZE", "TRACKED", "UNTRACKED", "UNEXPL.", "KERNEL");
+	fprintf(out, "%-8s %8s %8s  %-16s %10s  %14s %10s %10s  %s\n", "", "", "", "", "",
+		"FOLIOS/PINS", "PINS", "REFS", "FOLIOS/PINNED/PINS/EXTRA_REF");
 	for (size_t i = 0; i < s->nr_files && !limit(o, i); i++) {
 		const struct gmem_file *f = &s->files[i];
-		char dev[24], tracked[32], kernel[64], untracked[24] = "-";
+		char dev[24], tracked[32], kernel[64], untracked[24] = "-", unexpl[24] = "-";
 
 		dev_str(dev, sizeof(dev), f->dev);
 		snprintf(tracked, sizeof(tracked), "%u/%llu", f->tracked_folios, f->tracked_pins);
@@ -120,9 +120,11 @@ static void table_files(FILE *out, const struct gmem_snapshot *s,
 			snprintf(kernel, sizeof(kernel), "-");
 		if (s->tracking && f->scanned)
 			snprintf(untracked, sizeof(untracked), "%llu", f->untracked_pins);
-		fprintf(out, "%-8s %8llu %8u  %-16s %10llu  %14s %10s  %s\n", dev, f->ino,
+		if (f->scanned)
+			snprintf(unexpl, sizeof(unexpl), "%llu", f->unattributed_refs);
+		fprintf(out, "%-8s %8llu %8u  %-16s %10llu  %14s %10s %10s  %s\n", dev, f->ino,
 			f->owner_tgid, f->owner_tgid ? f->owner_comm : "-", f->size,
-			s->tracking ? tracked : "-", untracked, kernel);
+			s->tracking ? tracked : "-", untracked, unexpl, kernel);
 	}
 	if (!s->nr_files)
 		fprintf(out, "%-8s  (no guest_memfd files)\n", "-");
@@ -133,19 +135,23 @@ static void table_folios(FILE *out, const struct gmem_snapshot *s,
 {
 	size_t shown = 0;
 
-	fprintf(out, "\nFOLIOS\n%-18s %8s %8s %6s %6s %8s  %-16s %8s %6s\n", "FOLIO", "INODE",
-		"INDEX", "PINS", "GETS", "PID", "COMM", "K_REFS", "K_PINS");
+	fprintf(out, "\nFOLIOS\n%-18s %8s %8s %6s %6s %8s  %-16s %8s %6s %7s\n", "FOLIO", "INODE",
+		"INDEX", "PINS", "GETS", "PID", "COMM", "K_REFS", "K_PINS", "K_EXTRA");
 	for (size_t i = 0; i < s->nr_folios && !limit(o, shown); i++) {
 		const struct gmem_folio *f = &s->folios[i];
 
 		shown++;
 		fprintf(out, "0x%016llx %8llu %8llu %6u %6u %8u  %-16s ", f->addr,
-			f->ino, f->index, gmem_folio_tracked_pins(f), f->tracked ? f->t.gets : 0,
+			f->ino, f->index, gmem_folio_tracked_pins(f), f->gets_held,
 			f->tracked ? f->t.tgid : 0, f->tracked ? f->t.comm : "-");
 		if (f->scanned)
-			fprintf(out, "%8d %6u\n", f->k.refcount, f->k.pins);
+			fprintf(out, "%8d %6u ", f->k.refcount, f->k.pins);
 		else
-			fprintf(out, "%8s %6s\n", "-", "-");
+			fprintf(out, "%8s %6s ", "-", "-");
+		if (f->extra_refs >= 0)
+			fprintf(out, "%7d\n", f->extra_refs);
+		else
+			fprintf(out, "%7s\n", "-");
 	}
 }
 
@@ -258,11 +264,14 @@ static struct json_object *json_files(const struct gmem_snapshot *s,
 			json_object_object_add(k, "pinned_folios", jint(f->kernel_pinned_folios));
 			json_object_object_add(k, "pins", jint(f->kernel_pins));
 			json_object_object_add(k, "extra_ref_folios", jint(f->kernel_extra_ref_folios));
+			json_object_object_add(k, "extra_refs", jint(f->kernel_extra_refs));
 			json_object_object_add(k, "complete", json_object_new_boolean(!f->truncated));
 		}
 		json_object_object_add(j, "kernel", k);
 		json_object_object_add(j, "untracked_pins",
 				       s->tracking && f->scanned ? jint(f->untracked_pins) : NULL);
+		json_object_object_add(j, "unattributed_refs",
+				       f->scanned ? jint(f->unattributed_refs) : NULL);
 		json_object_array_add(arr, j);
 	}
 	return arr;
@@ -286,7 +295,8 @@ static struct json_object *json_folios(const struct gmem_snapshot *s)
 		if (f->tracked) {
 			t = json_object_new_object();
 			json_object_object_add(t, "pins", jint(gmem_folio_tracked_pins(f)));
-			json_object_object_add(t, "gets", jint(f->t.gets));
+			json_object_object_add(t, "gets", jint(f->gets_held));
+			json_object_object_add(t, "gets_taken", jint(f->t.gets));
 			json_object_object_add(t, "pid", jint(f->t.tgid));
 			json_object_object_add(t, "tid", jint(f->t.pid));
 			json_object_object_add(t, "comm", json_object_new_string(f->t.comm));
@@ -311,6 +321,9 @@ static struct json_object *json_folios(const struct gmem_snapshot *s)
 		json_object_object_add(j, "kernel", k);
 		json_object_object_add(j, "untracked_pins", s->tracking && f->scanned
 				       ? jint(gmem_folio_untracked_pins(f)) : NULL);
+		json_object_object_add(j, "extra_refs", f->extra_refs >= 0 ? jint(f->extra_refs) : NULL);
+		json_object_object_add(j, "unattributed_refs", f->extra_refs >= 0
+				       ? jint(f->extra_refs - f->gets_held) : NULL);
 		json_object_array_add(arr, j);
 	}
 	return arr;

@@ -17,6 +17,13 @@ struct gmem_tracker {
 	struct gmem_pins *skel;
 	struct gmem_kallsyms ksyms; /* for the unpin ranges and the stacks */
 	__u64 map_bytes;            /* folio_pins' kernel memory, read once */
+	/* entries found idle by the last read, removed by gmem_tracker_gc() */
+	struct idle_entry {
+		__u64 key;
+		__u64 last_pin_ns;
+		__u32 gets;
+	} *idle;
+	size_t nr_idle, cap_idle;
 };
 
 /* The grab side and mm/gup.c's internal release: all three are needed. */
@@ -207,6 +214,53 @@ static __u64 monotonic_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+static int remember_idle(struct gmem_tracker *t, __u64 key, const struct gmem_folio_pins *v)
+{
+	if (t->nr_idle == t->cap_idle) {
+		size_t cap = t->cap_idle ? t->cap_idle * 2 : 256;
+		struct idle_entry *n = realloc(t->idle, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		t->idle = n;
+		t->cap_idle = cap;
+	}
+	t->idle[t->nr_idle++] = (struct idle_entry){ key, v->last_pin_ns, v->gets };
+	return 0;
+}
+
+/* Does the snapshot show FOLL_GET references of this folio still held? */
+static bool gets_still_held(const struct gmem_snapshot *s, __u64 folio)
+{
+	if (!s->scanned)
+		return false; /* cannot tell: forget it like any idle entry */
+	for (size_t i = 0; i < s->nr_folios; i++)
+		if (s->folios[i].addr == folio)
+			return s->folios[i].gets_held > 0;
+	return false;
+}
+
+void gmem_tracker_gc(struct gmem_tracker *t, const struct gmem_snapshot *s)
+{
+	int fd = bpf_map__fd(t->skel->maps.folio_pins);
+	struct gmem_folio_pins v;
+
+	for (size_t i = 0; i < t->nr_idle; i++) {
+		const struct idle_entry *e = &t->idle[i];
+
+		if (e->gets && gets_still_held(s, e->key))
+			continue;
+		/* re-read: a pin since the snapshot keeps it.  A pin landing
+		 * between this check and the delete is lost; the window is
+		 * one syscall, and the kernel scan shows it as untracked. */
+		if (bpf_map_lookup_elem(fd, &e->key, &v) || v.pins ||
+		    v.last_pin_ns != e->last_pin_ns)
+			continue;
+		bpf_map_delete_elem(fd, &e->key);
+	}
+	t->nr_idle = 0;
+}
+
 int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 {
 	int fd = bpf_map__fd(t->skel->maps.folio_pins);
@@ -215,15 +269,18 @@ int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 	struct gmem_folio_pins v;
 	int err;
 
+	t->nr_idle = 0;
+	/* no deletes during the walk: a hash map's walk restarts from its
+	 * first key when the current one is gone */
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &v))
 			continue;
 		if (v.pins == 0) {
-			/* idle; a pin racing with this delete notices and retries */
-			if (now > v.last_pin_ns + IDLE_ENTRY_NS)
-				bpf_map_delete_elem(fd, &key);
+			if (now > v.last_pin_ns + IDLE_ENTRY_NS &&
+			    (err = remember_idle(t, key, &v)))
+				return err;
 			if (!v.gets)
 				continue;
 		}
@@ -243,6 +300,7 @@ void gmem_tracker_stop(struct gmem_tracker *t)
 		return;
 	gmem_pins__destroy(t->skel);
 	gmem_kallsyms_free(&t->ksyms);
+	free(t->idle);
 	free(t);
 }
 

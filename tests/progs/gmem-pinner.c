@@ -18,6 +18,11 @@
  *                             taken by the block layer for the I/O; async
  *                             submits through io_uring and answers at once
  *   odirect-wait              reap every async O_DIRECT completion
+ *   vmsplice OFFSET NPAGES    vmsplice the range into a new pipe and leave it
+ *                             there: the pipe holds a FOLL_GET reference on
+ *                             each page (at most 256 pages per pipe)
+ *   vmsplice-drain            read every pipe empty and close it: the
+ *                             references go back through folio_put()
  *   quit
  * At start it prints "ready pid=P dev=MAJ:MIN ino=I size=BYTES pages=N".
  * Exit: 0 ok, 1 error, 4 the kernel lacks what is needed (skip).
@@ -35,6 +40,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -63,6 +69,9 @@ static bool dio_ring_ready;
 static int dio_inflight;
 static int dio_fds[64];
 static int nr_dio_fds;
+
+static int splice_pipes[64][2];
+static int nr_splice_pipes;
 
 static void die(int code, const char *fmt, ...)
 {
@@ -135,6 +144,56 @@ static void cmd_pin_uring(char *base, size_t pages, unsigned long off, unsigned 
 	}
 	nr_rings++;
 	printf("ok pinned %lu\n", n);
+}
+
+static void cmd_vmsplice(char *base, size_t pages, unsigned long off, unsigned long n)
+{
+	struct iovec iov = { .iov_base = base + off * PAGE, .iov_len = n * PAGE };
+	int *p = splice_pipes[nr_splice_pipes];
+	ssize_t done = 0, r;
+
+	if (!n || n > 256 || off + n > pages || off + n < off) {
+		printf("error range %lu+%lu outside %zu pages (or over 256)\n", off, n, pages);
+		return;
+	}
+	if (nr_splice_pipes == 64 || pipe(p)) {
+		printf("error pipe: %s\n", nr_splice_pipes == 64 ? "too many" : strerror(errno));
+		return;
+	}
+	nr_splice_pipes++;
+	/* the default pipe (16 buffers) would block after 16 pages */
+	if (fcntl(p[1], F_SETPIPE_SZ, (int)(n * PAGE)) < 0) {
+		printf("error F_SETPIPE_SZ %lu pages: %s\n", n, strerror(errno));
+		return;
+	}
+	while (done < (ssize_t)(n * PAGE)) {
+		r = vmsplice(p[1], &iov, 1, SPLICE_F_NONBLOCK);
+		if (r <= 0) {
+			printf("error vmsplice: %s\n", r ? strerror(errno) : "0 bytes");
+			return;
+		}
+		done += r;
+		iov.iov_base = (char *)iov.iov_base + r;
+		iov.iov_len -= r;
+	}
+	printf("ok spliced %lu\n", n);
+}
+
+static void cmd_vmsplice_drain(void)
+{
+	char buf[PAGE];
+	long pages = 0;
+	ssize_t r;
+
+	for (int i = 0; i < nr_splice_pipes; i++) {
+		fcntl(splice_pipes[i][0], F_SETFL, O_NONBLOCK);
+		while ((r = read(splice_pipes[i][0], buf, sizeof(buf))) > 0)
+			pages += r / PAGE;
+		close(splice_pipes[i][0]);
+		close(splice_pipes[i][1]);
+	}
+	nr_splice_pipes = 0;
+	printf("ok drained %ld\n", pages);
 }
 
 static void cmd_unpin_uring(void)
@@ -325,12 +384,17 @@ int main(int argc, char **argv)
 				    !strcmp(mode, "async"));
 		else if (!strncmp(line, "odirect-wait", 12))
 			cmd_odirect_wait();
+		else if (sscanf(line, "vmsplice %lu %lu", &off, &n) == 2)
+			cmd_vmsplice(base, pages, off, n);
+		else if (!strncmp(line, "vmsplice-drain", 14))
+			cmd_vmsplice_drain();
 		else if (!strncmp(line, "quit", 4))
 			break;
 		else
 			printf("error unknown command: %s", line);
 	}
 	cmd_unpin_uring();
+	cmd_vmsplice_drain();
 	if (dio_ring_ready) {
 		if (dio_inflight)
 			cmd_odirect_wait();

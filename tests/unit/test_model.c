@@ -790,6 +790,105 @@ static void owner_comm_without_nul_is_terminated(void **state)
 	gmem_snapshot_free(&s);
 }
 
+/* ---- extra references and FOLL_GET ---- */
+
+/* One tracked folio with 'gets' FOLL_GET references taken, scanned with
+ * 'extra' references beyond cache (1), mapping (1) and pins. */
+static void snapshot_with_gets(struct gmem_snapshot *s, __u32 gets, int extra)
+{
+	struct gmem_folio_pins v = pins_entry(100, "vmm", DEV_A, INO_1, 5, 0);
+	struct gmem_scan_folio k = scan_folio(FOLIO(1), DEV_A, INO_1, 5, 2 + extra, 0);
+	struct gmem_scan_end e = scan_end(DEV_A, INO_1, 0, 8, 0, extra > 0, 0);
+
+	v.gets = gets;
+	gmem_snapshot_init(s);
+	add_tracked(s, FOLIO(1), v);
+	if (extra > 0)
+		add_record(s, k);
+	add_record(s, e);
+	assert_int_equal(gmem_snapshot_finish(s), 0);
+}
+
+static void gets_still_held_are_attributed(void **state)
+{
+	struct gmem_snapshot s;
+	const struct gmem_folio *f;
+
+	snapshot_with_gets(&s, 3, 3);
+	f = find_folio(&s, FOLIO(1));
+	assert_int_equal(f->extra_refs, 3);
+	assert_int_equal(f->gets_held, 3);
+	assert_int_equal(find_proc(&s, 100)->gets, 3);
+	assert_int_equal(s.files[0].kernel_extra_refs, 3);
+	assert_int_equal(s.files[0].unattributed_refs, 0);
+	gmem_snapshot_free(&s);
+}
+
+static void gets_are_bounded_by_what_the_kernel_still_holds(void **state)
+{
+	struct gmem_snapshot s;
+
+	snapshot_with_gets(&s, 5, 2); /* three were put since */
+	assert_int_equal(find_folio(&s, FOLIO(1))->gets_held, 2);
+	assert_int_equal(find_proc(&s, 100)->gets, 2);
+	gmem_snapshot_free(&s);
+}
+
+static void released_gets_leave_no_holder(void **state)
+{
+	struct gmem_snapshot s;
+	const struct gmem_folio *f;
+
+	/* no scan record: a complete walk found nothing beyond cache+mapping */
+	snapshot_with_gets(&s, 4, 0);
+	f = find_folio(&s, FOLIO(1));
+	assert_int_equal(f->extra_refs, 0);
+	assert_int_equal(f->gets_held, 0);
+	assert_null(find_proc(&s, 100)); /* holds nothing: not listed */
+	gmem_snapshot_free(&s);
+}
+
+static void extra_refs_nobody_took_are_unattributed(void **state)
+{
+	struct gmem_snapshot s;
+
+	snapshot_with_gets(&s, 1, 4);
+	assert_int_equal(find_folio(&s, FOLIO(1))->gets_held, 1);
+	assert_int_equal(s.files[0].kernel_extra_refs, 4);
+	assert_int_equal(s.files[0].unattributed_refs, 3);
+	gmem_snapshot_free(&s);
+}
+
+static void extra_refs_exclude_the_pin_bias(void **state)
+{
+	struct gmem_scan_folio k = scan_folio(FOLIO(2), DEV_A, INO_1, 0,
+					      2 * GMEM_GUP_PIN_COUNTING_BIAS + 2, 2);
+	struct gmem_snapshot s;
+
+	gmem_snapshot_init(&s);
+	add_record(&s, k);
+	assert_int_equal(gmem_snapshot_finish(&s), 0);
+	assert_int_equal(find_folio(&s, FOLIO(2))->extra_refs, 0);
+	gmem_snapshot_free(&s);
+}
+
+static void extra_refs_unknown_without_a_complete_scan(void **state)
+{
+	struct gmem_folio_pins v = pins_entry(100, "vmm", DEV_A, INO_1, 5, 0);
+	struct gmem_scan_end e = scan_end(DEV_A, INO_2, 0, 8, 0, 0, 1);
+	struct gmem_snapshot s;
+
+	v.gets = 2;
+	gmem_snapshot_init(&s);
+	add_tracked(&s, FOLIO(1), v);
+	add_record(&s, e); /* another file, truncated: INO_1 never scanned */
+	assert_int_equal(gmem_snapshot_finish(&s), 0);
+	assert_int_equal(find_folio(&s, FOLIO(1))->extra_refs, -1);
+	/* not bounded: what tracking saw, never a misleading zero */
+	assert_int_equal(find_folio(&s, FOLIO(1))->gets_held, 2);
+	gmem_snapshot_free(&s);
+}
+
 /* ---- scale ---- */
 
 #define MANY 100000
@@ -966,6 +1065,12 @@ int main(void)
 		cmocka_unit_test(owner_comm_with_control_bytes_is_sanitized),
 		cmocka_unit_test(tracked_comm_without_nul_is_terminated),
 		cmocka_unit_test(owner_comm_without_nul_is_terminated),
+		cmocka_unit_test(gets_still_held_are_attributed),
+		cmocka_unit_test(gets_are_bounded_by_what_the_kernel_still_holds),
+		cmocka_unit_test(released_gets_leave_no_holder),
+		cmocka_unit_test(extra_refs_nobody_took_are_unattributed),
+		cmocka_unit_test(extra_refs_exclude_the_pin_bias),
+		cmocka_unit_test(extra_refs_unknown_without_a_complete_scan),
 		cmocka_unit_test(many_folios_grow_and_aggregate),
 		cmocka_unit_test(free_leaves_an_empty_snapshot),
 		cmocka_unit_test(untracked_pins_are_summed_per_folio_never_negative),
