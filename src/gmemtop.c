@@ -3,6 +3,7 @@
  * gmemtop: who holds pins on guest memory, per process, per guest_memfd
  * file and per folio.  Batch mode (-b) prints snapshots and exits.
  */
+#include "lib/cgroup.h"
 #include "lib/kernel.h"
 #include "lib/log.h"
 #include "lib/model.h"
@@ -28,9 +29,13 @@ static const char usage_text[] =
 	"Show pins on KVM guest memory (guest_memfd) per process, file and folio.\n"
 	"\n"
 	"  -b, --batch          print snapshots and exit (default: refresh until ^C)\n"
-	"  -o, --output FMT     table (default) or json (one object per line)\n"
+	"  -o, --output FMT     table (default), json (one object per line) or csv\n"
 	"  -j, --json           same as -o json\n"
 	"  -p, --pid PID        only pins taken by, and files held by, process PID\n"
+	"  -c, --cgroup CGROUP  only pins taken from cgroup CGROUP (v2): an id, or a\n"
+	"                       directory, absolute or relative to /sys/fs/cgroup\n"
+	"  -s, --sort KEY       order of the tables: pins (default), pid, comm, age,\n"
+	"                       file, untracked, extra\n"
 	"  -r, --rows N         at most N rows per table\n"
 	"  -f, --folios         list pinned folios too (JSON always does)\n"
 	"      --scan-only      no tracking: only the kernel's own counts\n"
@@ -47,7 +52,8 @@ static const char usage_text[] =
 struct options {
 	bool batch, scan_only, no_scan, folios;
 	struct gmem_render_opts render;
-	__u32 pid;
+	struct gmem_filter filter;
+	enum gmem_sort sort;
 	__u32 max_folios;
 	__u32 scan_buffer;
 	double interval;
@@ -66,6 +72,22 @@ static int usage_error(const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
+/* usage_error() for messages with two strings. */
+static int usage_error2(const char *fmt, const char *a, const char *b)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), fmt, a, b);
+	return usage_error("%s", msg);
+}
+
+static int parse_cgroup(const char *arg, __u64 *id)
+{
+	int err = gmem_parse_cgroup(arg, NULL, id);
+
+	return err ? usage_error2("bad cgroup '%s': %s", arg, gmem_cgroup_strerror(err)) : 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_SCAN_ONLY = 256, OPT_NO_SCAN, OPT_MAX_FOLIOS, OPT_SCAN_BUFFER };
@@ -74,6 +96,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "sort", required_argument, NULL, 's' },
 		{ "rows", required_argument, NULL, 'r' },
 		{ "folios", no_argument, NULL, 'f' },
 		{ "scan-only", no_argument, NULL, OPT_SCAN_ONLY },
@@ -90,7 +114,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->interval = 1.0;
 	o->count = -1;
-	while ((c = getopt_long(argc, argv, "bo:jp:r:fvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "bo:jp:c:s:r:fvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': o->batch = true; break;
 		case 'j': o->render.fmt = GMEM_FMT_JSON; break;
@@ -100,12 +124,22 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_NO_SCAN: o->no_scan = true; break;
 		case 'o':
 			if (gmem_parse_format(optarg, &o->render.fmt))
-				return usage_error("unknown output format '%s' (table, json)", optarg);
+				return usage_error("unknown output format '%s' (table, json, csv)",
+						   optarg);
 			break;
 		case 'p':
 			if (gmem_parse_u64(optarg, 1, UINT32_MAX, &v))
 				return usage_error("bad PID '%s'", optarg);
-			o->pid = (__u32)v;
+			o->filter.pid = (__u32)v;
+			break;
+		case 'c':
+			if (parse_cgroup(optarg, &o->filter.cgroup_id))
+				return EXIT_USAGE;
+			break;
+		case 's':
+			if (gmem_parse_sort(optarg, &o->sort))
+				return usage_error2("unknown sort key '%s' (%s)", optarg,
+						    gmem_sort_names());
 			break;
 		case 'r':
 			if (gmem_parse_u64(optarg, 1, INT32_MAX, &v))
@@ -134,6 +168,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (o->scan_only && o->no_scan)
 		return usage_error("%s", "--scan-only and --no-scan leave nothing to show");
+	if (o->scan_only && o->filter.cgroup_id)
+		return usage_error("%s", "--cgroup needs tracking: the kernel scan does not "
+				   "know who holds a pin (drop --scan-only)");
 	if (optind < argc && gmem_parse_seconds(argv[optind++], &o->interval))
 		return usage_error("bad interval '%s' (seconds, > 0)", argv[optind - 1]);
 	if (optind < argc) {
@@ -149,12 +186,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static int take_snapshot(struct gmem_tracker *t, struct gmem_scanner *sc, struct gmem_snapshot *s)
+static int take_snapshot(struct gmem_tracker *t, struct gmem_scanner *sc,
+			 const struct options *o, struct gmem_snapshot *s)
 {
 	struct timespec mono, real;
 	int err;
 
 	gmem_snapshot_init(s);
+	s->filter = o->filter;
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	clock_gettime(CLOCK_REALTIME, &real);
 	s->time_ns = (__u64)mono.tv_sec * 1000000000ull + mono.tv_nsec;
@@ -168,6 +207,8 @@ static int take_snapshot(struct gmem_tracker *t, struct gmem_scanner *sc, struct
 	err = gmem_snapshot_finish(s);
 	if (!err && t)
 		gmem_tracker_gc(t, s);
+	if (!err)
+		gmem_snapshot_sort(s, o->sort);
 	return err;
 }
 
@@ -201,7 +242,7 @@ int main(int argc, char **argv)
 	if (err)
 		return exit_code_for(err);
 	o.render.kernel = kernel.release;
-	topts.filter_tgid = sopts.filter_tgid = o.pid;
+	topts.filter_tgid = sopts.filter_tgid = o.filter.pid;
 	topts.max_folios = o.max_folios;
 	sopts.ringbuf_bytes = o.scan_buffer;
 	if (!o.scan_only && (err = gmem_tracker_start(&tracker, &kernel, &topts))) {
@@ -213,12 +254,17 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	err = gmem_render_begin(stdout, &o.render);
+	if (err) {
+		gmem_err("failed to write to standard output: %s", strerror(-err));
+		goto out;
+	}
 	for (long n = 0; !stop && (o.count == 0 || n < o.count); n++) {
 		struct gmem_snapshot snap;
 
 		if (n > 0 && gmem_sleep(o.interval, &stop))
 			break;
-		err = take_snapshot(tracker, scanner, &snap);
+		err = take_snapshot(tracker, scanner, &o, &snap);
 		if (!err) {
 			if (!o.batch && o.render.fmt == GMEM_FMT_TABLE && isatty(STDOUT_FILENO))
 				fputs("\033[H\033[J", stdout);

@@ -196,13 +196,6 @@ bad:
 	return -EINVAL;
 }
 
-/* qsort()'s base is declared nonnull, and an array is NULL until it grows. */
-static void sort(void *base, size_t nr, size_t size, int (*cmp)(const void *, const void *))
-{
-	if (nr > 1)
-		qsort(base, nr, size, cmp);
-}
-
 static int cmp_folio_addr(const void *a, const void *b)
 {
 	const struct gmem_folio *x = a, *y = b;
@@ -213,25 +206,12 @@ static int cmp_folio_addr(const void *a, const void *b)
 	return (int)y->tracked - (int)x->tracked;
 }
 
-static int cmp_folio_pos(const void *a, const void *b)
-{
-	const struct gmem_folio *x = a, *y = b;
-
-	if (x->dev != y->dev)
-		return x->dev < y->dev ? -1 : 1;
-	if (x->ino != y->ino)
-		return x->ino < y->ino ? -1 : 1;
-	if (x->index != y->index)
-		return x->index < y->index ? -1 : 1;
-	return 0;
-}
-
 /* A folio may appear once tracked and once scanned: merge the two. */
 static void merge_folios(struct gmem_snapshot *s)
 {
 	size_t out = 0;
 
-	sort(s->folios, s->nr_folios, sizeof(*s->folios), cmp_folio_addr);
+	gmem_sort_array(s->folios, s->nr_folios, sizeof(*s->folios), cmp_folio_addr);
 	for (size_t i = 0; i < s->nr_folios; i++) {
 		struct gmem_folio *cur = &s->folios[i];
 
@@ -247,7 +227,6 @@ static void merge_folios(struct gmem_snapshot *s)
 		s->folios[out++] = *cur;
 	}
 	s->nr_folios = out;
-	sort(s->folios, s->nr_folios, sizeof(*s->folios), cmp_folio_pos);
 }
 
 static struct gmem_process *proc_of(struct gmem_snapshot *s, __u32 tgid)
@@ -263,22 +242,103 @@ static struct gmem_process *proc_of(struct gmem_snapshot *s, __u32 tgid)
 	return p;
 }
 
-static int cmp_proc(const void *a, const void *b)
+/* Pins the kernel counts that tracking did not see taken, per file: summed
+ * per folio, so that one folio's surplus cannot hide another's gap. */
+static int sum_untracked(struct gmem_snapshot *s)
 {
-	const struct gmem_process *x = a, *y = b;
+	for (size_t i = 0; s->tracking && i < s->nr_folios; i++) {
+		const struct gmem_folio *f = &s->folios[i];
+		struct gmem_file *file;
 
-	if (x->pins != y->pins)
-		return x->pins > y->pins ? -1 : 1;
-	return x->tgid < y->tgid ? -1 : x->tgid > y->tgid;
+		if (!gmem_folio_untracked_pins(f))
+			continue;
+		file = file_of(s, f->dev, f->ino);
+		if (!file)
+			return -ENOMEM;
+		file->untracked_pins += gmem_folio_untracked_pins(f);
+	}
+	return 0;
 }
 
-static int cmp_file(const void *a, const void *b)
+static void add_to_file(struct gmem_file *file, const struct gmem_folio *f)
 {
-	const struct gmem_file *x = a, *y = b;
+	__u32 pins = gmem_folio_tracked_pins(f);
 
-	if (x->dev != y->dev)
-		return x->dev < y->dev ? -1 : 1;
-	return x->ino < y->ino ? -1 : x->ino > y->ino;
+	if (!pins)
+		return;
+	file->tracked_folios++;
+	file->tracked_pins += pins;
+	if (!file->first_pin_ns || f->t.first_pin_ns < file->first_pin_ns)
+		file->first_pin_ns = f->t.first_pin_ns;
+}
+
+static void add_to_proc(const struct gmem_snapshot *s, struct gmem_process *p,
+			const struct gmem_folio *f)
+{
+	__u32 pins = gmem_folio_tracked_pins(f);
+
+	memcpy(p->comm, f->t.comm, GMEM_COMM_LEN);
+	if (pins)
+		p->folios++;
+	p->pins += pins;
+	p->gets += f->gets_held;
+	if (!p->first_pin_ns || f->t.first_pin_ns < p->first_pin_ns)
+		p->first_pin_ns = f->t.first_pin_ns;
+	p->longterm |= (f->t.flags & GMEM_PIN_F_LONGTERM) != 0;
+	p->api_mask |= 1u << gmem_folio_api(s, f);
+}
+
+/* The per-file and per-process sums of the tracked folios. */
+static int sum_tracked(struct gmem_snapshot *s)
+{
+	for (size_t i = 0; i < s->nr_folios; i++) {
+		const struct gmem_folio *f = &s->folios[i];
+		struct gmem_process *p;
+		struct gmem_file *file;
+
+		if (!f->tracked || (!gmem_folio_tracked_pins(f) && !f->gets_held))
+			continue;
+		file = file_of(s, f->dev, f->ino);
+		p = proc_of(s, f->t.tgid);
+		if (!file || !p)
+			return -ENOMEM;
+		add_to_file(file, f);
+		add_to_proc(s, p, f);
+	}
+	return 0;
+}
+
+/*
+ * A cgroup filter keeps the folios first pinned from that cgroup, and the
+ * files they lie in.  A file's kernel counts and untracked pins stay the
+ * whole file's: the kernel does not say who holds a pin.
+ */
+static void filter_folios(struct gmem_snapshot *s)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < s->nr_folios; i++)
+		if (s->folios[i].tracked && s->folios[i].t.cgroup_id == s->filter.cgroup_id)
+			s->folios[out++] = s->folios[i];
+	s->nr_folios = out;
+}
+
+static bool file_has_folio(const struct gmem_snapshot *s, const struct gmem_file *file)
+{
+	for (size_t i = 0; i < s->nr_folios; i++)
+		if (s->folios[i].dev == file->dev && s->folios[i].ino == file->ino)
+			return true;
+	return false;
+}
+
+static void filter_files(struct gmem_snapshot *s)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < s->nr_files; i++)
+		if (file_has_folio(s, &s->files[i]))
+			s->files[out++] = s->files[i];
+	s->nr_files = out;
 }
 
 /*
@@ -336,51 +396,22 @@ int gmem_snapshot_finish(struct gmem_snapshot *s)
 	int err;
 
 	merge_folios(s);
+	/* by file and index, so that the sums below see folios in one order */
+	gmem_snapshot_sort(s, GMEM_SORT_FILE);
 	err = account_extra_refs(s);
+	if (!err)
+		err = sum_untracked(s);
 	if (err)
 		return err;
-	for (size_t i = 0; i < s->nr_folios; i++) {
-		const struct gmem_folio *f = &s->folios[i];
-		struct gmem_process *p;
-		struct gmem_file *file;
-		__u32 pins = gmem_folio_tracked_pins(f);
-
-		if (!f->tracked || (!pins && !f->gets_held))
-			continue;
-		file = file_of(s, f->dev, f->ino);
-		if (!file)
-			return -ENOMEM;
-		if (pins) {
-			file->tracked_folios++;
-			file->tracked_pins += pins;
-		}
-		p = proc_of(s, f->t.tgid);
-		if (!p)
-			return -ENOMEM;
-		memcpy(p->comm, f->t.comm, GMEM_COMM_LEN);
-		if (pins)
-			p->folios++;
-		p->pins += pins;
-		p->gets += f->gets_held;
-		if (!p->first_pin_ns || f->t.first_pin_ns < p->first_pin_ns)
-			p->first_pin_ns = f->t.first_pin_ns;
-		p->longterm |= (f->t.flags & GMEM_PIN_F_LONGTERM) != 0;
-		p->api_mask |= 1u << gmem_folio_api(s, f);
-	}
-	/* per folio, so that one folio's surplus cannot hide another's gap */
-	for (size_t i = 0; s->tracking && i < s->nr_folios; i++) {
-		const struct gmem_folio *f = &s->folios[i];
-		struct gmem_file *file;
-
-		if (!gmem_folio_untracked_pins(f))
-			continue;
-		file = file_of(s, f->dev, f->ino);
-		if (!file)
-			return -ENOMEM;
-		file->untracked_pins += gmem_folio_untracked_pins(f);
-	}
-	sort(s->procs, s->nr_procs, sizeof(*s->procs), cmp_proc);
-	sort(s->files, s->nr_files, sizeof(*s->files), cmp_file);
+	if (s->filter.cgroup_id)
+		filter_folios(s);
+	err = sum_tracked(s);
+	if (err)
+		return err;
+	if (s->filter.cgroup_id)
+		filter_files(s);
+	/* processes by pins, files and folios by position */
+	gmem_snapshot_sort(s, GMEM_SORT_FILE);
 	return 0;
 }
 

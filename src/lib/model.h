@@ -62,6 +62,7 @@ struct gmem_file {
 	/* pins the kernel counts that tracking did not see taken: taken before
 	 * tracking began (valid when both sources are; never negative) */
 	__u64 untracked_pins;
+	__u64 first_pin_ns; /* oldest tracked pin on it (0: none) */
 };
 
 /* One pinning process. */
@@ -76,6 +77,25 @@ struct gmem_process {
 	__u32 api_mask;  /* 1 << enum gmem_api, for every API it pinned through */
 };
 
+/* What a snapshot is narrowed to (0: everything). */
+struct gmem_filter {
+	__u32 pid;       /* pins taken by, files held by this process: applied by
+			  * the BPF programs, recorded here to be shown */
+	__u64 cgroup_id; /* folios first pinned from this cgroup (v2 id): applied
+			  * by gmem_snapshot_finish() */
+};
+
+enum gmem_sort {
+	GMEM_SORT_PINS,      /* most pins first (the default) */
+	GMEM_SORT_PID,       /* pinning or owning process, lowest first */
+	GMEM_SORT_COMM,      /* its name, in byte order */
+	GMEM_SORT_AGE,       /* oldest first pin first */
+	GMEM_SORT_FILE,      /* by file (dev, inode) and index */
+	GMEM_SORT_UNTRACKED, /* most pins of unknown holder first */
+	GMEM_SORT_EXTRA,     /* files: most folios with extra references first */
+	GMEM_SORT_NR,
+};
+
 struct gmem_snapshot {
 	__u64 time_ns;      /* CLOCK_MONOTONIC when taken */
 	__u64 realtime_ns;  /* CLOCK_REALTIME when taken */
@@ -85,6 +105,8 @@ struct gmem_snapshot {
 	__u32 map_entries;  /* its capacity */
 	struct gmem_stats stats;
 	__u32 bad_records;  /* malformed scan records rejected */
+	struct gmem_filter filter; /* set before gmem_snapshot_finish() */
+	enum gmem_sort sort;       /* set by gmem_snapshot_sort() */
 
 	struct gmem_folio *folios;
 	size_t nr_folios, cap_folios;
@@ -131,6 +153,25 @@ static inline __u32 gmem_folio_untracked_pins(const struct gmem_folio *f)
 
 	return f->scanned && f->k.pins > t ? f->k.pins - t : 0;
 }
+
+/*
+ * Sort orders (gmemtop -s), in sort.c.  Every order ends in a tie-break on
+ * a unique key (pid; dev, inode and index), so that equal rows come out the
+ * same way every time.
+ */
+/* "pins", "pid", ...; -EINVAL for anything else. */
+int gmem_parse_sort(const char *s, enum gmem_sort *out);
+const char *gmem_sort_name(enum gmem_sort key);
+/* The valid names, comma-separated, for messages. */
+const char *gmem_sort_names(void);
+/* Pins on a file or folio as best known: tracked plus untracked, or the
+ * kernel's count where nothing was tracked. */
+__u64 gmem_file_pins(const struct gmem_snapshot *s, const struct gmem_file *f);
+__u32 gmem_folio_pins(const struct gmem_folio *f);
+/* Order the process, file and folio tables by 'key' (after
+ * gmem_snapshot_finish()); a key that means nothing for a table (file for
+ * processes, extra for processes and folios) orders it by pins. */
+void gmem_snapshot_sort(struct gmem_snapshot *s, enum gmem_sort key);
 
 /* Events lost anywhere: a snapshot with any is not exact. */
 __u64 gmem_stats_lost(const struct gmem_stats *st);

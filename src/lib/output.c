@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -16,6 +17,8 @@ int gmem_parse_format(const char *s, enum gmem_format *out)
 		*out = GMEM_FMT_TABLE;
 	else if (!strcmp(s, "json"))
 		*out = GMEM_FMT_JSON;
+	else if (!strcmp(s, "csv"))
+		*out = GMEM_FMT_CSV;
 	else
 		return -EINVAL;
 	return 0;
@@ -49,6 +52,21 @@ static bool limit(const struct gmem_render_opts *o, size_t i)
 	return o->rows > 0 && i >= (size_t)o->rows;
 }
 
+/* The names of the APIs in 'mask', separated by 'sep'. */
+static void api_list(char *buf, size_t len, __u32 mask, const char *sep)
+{
+	buf[0] = '\0';
+	for (int a = 0; a < GMEM_API_NR; a++)
+		if (mask & (1u << a))
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? sep : "",
+				 gmem_api_name(a));
+}
+
+static bool complete(const struct gmem_snapshot *s)
+{
+	return !gmem_stats_lost(&s->stats) && !s->bad_records;
+}
+
 /* ---- table ---- */
 
 static void table_header(FILE *out, const struct gmem_snapshot *s,
@@ -64,10 +82,17 @@ static void table_header(FILE *out, const struct gmem_snapshot *s,
 	fprintf(out, "gmemtop %s  kernel %s  tracking %s  scan %s  lost %llu%s\n", when,
 		o->kernel ? o->kernel : "?", s->tracking ? "on" : "off", s->scanned ? "on" : "off",
 		lost, lost ? "  (INCOMPLETE: counts are low)" : "");
+	if (s->filter.pid)
+		fprintf(out, "filter: pid %u (other processes' pins on its files count as "
+			     "UNTRACKED)\n", s->filter.pid);
+	if (s->filter.cgroup_id)
+		fprintf(out, "filter: cgroup %llu (files it pins; their KERNEL and UNTRACKED "
+			     "counts are the whole file's)\n", s->filter.cgroup_id);
 	for (size_t i = 0; s->tracking && i < s->nr_files; i++)
 		if (s->files[i].untracked_pins) {
-			fprintf(out, "note: UNTRACKED pins were taken before tracking began "
-				     "(the kernel counts them; who took them is unknown)\n");
+			fprintf(out, "note: UNTRACKED pins were taken before tracking began%s "
+				     "(the kernel counts them; who took them is unknown)\n",
+				s->filter.pid ? ", or by other processes" : "");
 			break;
 		}
 	if (s->stats.v[GMEM_STAT_UNPIN_UNKNOWN])
@@ -84,13 +109,10 @@ static void table_procs(FILE *out, const struct gmem_snapshot *s,
 		const struct gmem_process *p = &s->procs[i];
 		char age[32];
 
-		char apis[96] = "";
+		char apis[96];
 
 		gmem_format_age(age, sizeof(age), age_ns(s, p->first_pin_ns));
-		for (int a = 0; a < GMEM_API_NR; a++)
-			if (p->api_mask & (1u << a))
-				snprintf(apis + strlen(apis), sizeof(apis) - strlen(apis), "%s%s",
-					 apis[0] ? "," : "", gmem_api_name(a));
+		api_list(apis, sizeof(apis), p->api_mask, ",");
 		strncat(age, " ago", sizeof(age) - strlen(age) - 1);
 		fprintf(out, "%8u  %-16s %8u %8llu %6llu %9s  %-10s %s\n", p->tgid, p->comm,
 			p->folios, p->pins, p->gets, p->longterm ? "yes" : "no", age, apis);
@@ -184,6 +206,18 @@ static struct json_object *json_stats(const struct gmem_snapshot *s)
 	return o;
 }
 
+/* Unset filters are null: 0 is never a pid or a cgroup id we filter on. */
+static struct json_object *jopt(__u64 v) { return v ? jint(v) : NULL; }
+
+static struct json_object *json_filter(const struct gmem_filter *f)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "pid", jopt(f->pid));
+	json_object_object_add(o, "cgroup_id", jopt(f->cgroup_id));
+	return o;
+}
+
 static struct json_object *json_apis(__u32 mask)
 {
 	struct json_object *arr = json_object_new_array();
@@ -272,6 +306,8 @@ static struct json_object *json_files(const struct gmem_snapshot *s,
 				       s->tracking && f->scanned ? jint(f->untracked_pins) : NULL);
 		json_object_object_add(j, "unattributed_refs",
 				       f->scanned ? jint(f->unattributed_refs) : NULL);
+		json_object_object_add(j, "first_pin_age_ms", f->first_pin_ns
+				       ? jint(age_ns(s, f->first_pin_ns) / 1000000) : NULL);
 		json_object_array_add(arr, j);
 	}
 	return arr;
@@ -339,8 +375,9 @@ static int render_json(FILE *out, const struct gmem_snapshot *s,
 	json_object_object_add(root, "kernel", json_object_new_string(o->kernel ? o->kernel : ""));
 	json_object_object_add(root, "tracking", json_object_new_boolean(s->tracking));
 	json_object_object_add(root, "scanned", json_object_new_boolean(s->scanned));
-	json_object_object_add(root, "complete",
-			       json_object_new_boolean(!gmem_stats_lost(&s->stats) && !s->bad_records));
+	json_object_object_add(root, "complete", json_object_new_boolean(complete(s)));
+	json_object_object_add(root, "filter", json_filter(&s->filter));
+	json_object_object_add(root, "sort", json_object_new_string(gmem_sort_name(s->sort)));
 	json_object_object_add(root, "stats", json_stats(s));
 	if (s->tracking && s->map_entries) {
 		struct json_object *m = json_object_new_object();
@@ -359,6 +396,264 @@ static int render_json(FILE *out, const struct gmem_snapshot *s,
 	return ferror(out) ? -EIO : 0;
 }
 
+/* ---- CSV (layout: doc/gmemtop-csv.md) ---- */
+
+void gmem_csv_field(FILE *out, const char *field)
+{
+	fputc(',', out);
+	if (!field)
+		return;
+	if (!strpbrk(field, ",\"\r\n")) {
+		fputs(field, out);
+		return;
+	}
+	fputc('"', out);
+	for (const char *c = field; *c; c++) {
+		if (*c == '"')
+			fputc('"', out);
+		fputc(*c, out);
+	}
+	fputc('"', out);
+}
+
+static void csv_u64(FILE *out, __u64 v) { fprintf(out, ",%llu", v); }
+static void csv_s64(FILE *out, __s64 v) { fprintf(out, ",%lld", v); }
+static void csv_bool(FILE *out, bool v) { fputs(v ? ",true" : ",false", out); }
+/* An empty field is null: not measured, never zero. */
+static void csv_opt(FILE *out, bool known, __u64 v)
+{
+	if (known)
+		csv_u64(out, v);
+	else
+		fputc(',', out);
+}
+
+static void csv_nulls(FILE *out, int n)
+{
+	while (n-- > 0)
+		fputc(',', out);
+}
+
+static void csv_row(FILE *out, const char *record, const struct gmem_snapshot *s)
+{
+	fprintf(out, "%s,%llu", record, s->realtime_ns);
+}
+
+static const char csv_proc_header[] =
+	"proc,time_ns,pid,comm,pinned_folios,pins,gets,longterm,first_pin_age_ms,apis\n";
+static const char csv_file_header[] =
+	"file,time_ns,dev,ino,size,owner_pid,owner_comm,owner_fd,"
+	"tracked_pinned_folios,tracked_pins,kernel_folios,kernel_pinned_folios,kernel_pins,"
+	"kernel_extra_ref_folios,kernel_extra_refs,kernel_complete,untracked_pins,"
+	"unattributed_refs,first_pin_age_ms\n";
+static const char csv_folio_header[] =
+	"folio,time_ns,addr,dev,ino,index,tracked_pins,tracked_gets,tracked_gets_taken,"
+	"tracked_pid,tracked_tid,"
+	"tracked_comm,tracked_longterm,tracked_first_pin_age_ms,tracked_cgroup_id,tracked_api,"
+	"tracked_stack,kernel_refcount,kernel_mapcount,kernel_pins,kernel_order,untracked_pins,"
+	"extra_refs,unattributed_refs\n";
+
+static void csv_snapshot_header(FILE *out)
+{
+	fputs("snapshot,time_ns,version,kernel,tracking,scanned,complete,filter_pid,"
+	      "filter_cgroup_id,sort", out);
+	for (int i = 0; i < GMEM_STAT_NR; i++)
+		fprintf(out, ",%s", gmem_stat_name(i));
+	fputs(",bad_records,lost,folio_map_max_folios,folio_map_bytes,"
+	      "folio_map_bytes_per_folio\n", out);
+}
+
+static int render_csv_begin(FILE *out)
+{
+	csv_snapshot_header(out);
+	fputs(csv_proc_header, out);
+	fputs(csv_file_header, out);
+	fputs(csv_folio_header, out);
+	return ferror(out) ? -EIO : 0;
+}
+
+static void csv_snapshot(FILE *out, const struct gmem_snapshot *s,
+			 const struct gmem_render_opts *o)
+{
+	bool map = s->tracking && s->map_entries;
+
+	csv_row(out, "snapshot", s);
+	csv_u64(out, GMEM_ABI_VERSION);
+	gmem_csv_field(out, o->kernel ? o->kernel : "");
+	csv_bool(out, s->tracking);
+	csv_bool(out, s->scanned);
+	csv_bool(out, complete(s));
+	csv_opt(out, s->filter.pid, s->filter.pid);
+	csv_opt(out, s->filter.cgroup_id, s->filter.cgroup_id);
+	gmem_csv_field(out, gmem_sort_name(s->sort));
+	for (int i = 0; i < GMEM_STAT_NR; i++)
+		csv_u64(out, s->stats.v[i]);
+	csv_u64(out, s->bad_records);
+	csv_u64(out, gmem_stats_lost(&s->stats));
+	csv_opt(out, map, s->map_entries);
+	csv_opt(out, map, s->map_bytes);
+	csv_opt(out, map, map ? s->map_bytes / s->map_entries : 0);
+	fputc('\n', out);
+}
+
+static void csv_procs(FILE *out, const struct gmem_snapshot *s,
+		      const struct gmem_render_opts *o)
+{
+	for (size_t i = 0; i < s->nr_procs && !limit(o, i); i++) {
+		const struct gmem_process *p = &s->procs[i];
+		char apis[96];
+
+		csv_row(out, "proc", s);
+		csv_u64(out, p->tgid);
+		gmem_csv_field(out, p->comm);
+		csv_u64(out, p->folios);
+		csv_u64(out, p->pins);
+		csv_u64(out, p->gets);
+		csv_bool(out, p->longterm);
+		csv_u64(out, age_ns(s, p->first_pin_ns) / 1000000);
+		api_list(apis, sizeof(apis), p->api_mask, ";");
+		gmem_csv_field(out, apis);
+		fputc('\n', out);
+	}
+}
+
+static void csv_file_owner(FILE *out, const struct gmem_file *f)
+{
+	if (!f->owner_tgid) {
+		csv_nulls(out, 3);
+		return;
+	}
+	csv_u64(out, f->owner_tgid);
+	gmem_csv_field(out, f->owner_comm);
+	csv_u64(out, f->owner_fd);
+}
+
+static void csv_file_kernel(FILE *out, const struct gmem_file *f)
+{
+	if (!f->scanned) {
+		csv_nulls(out, 6);
+		return;
+	}
+	csv_u64(out, f->kernel_folios);
+	csv_u64(out, f->kernel_pinned_folios);
+	csv_u64(out, f->kernel_pins);
+	csv_u64(out, f->kernel_extra_ref_folios);
+	csv_u64(out, f->kernel_extra_refs);
+	csv_bool(out, !f->truncated);
+}
+
+static void csv_files(FILE *out, const struct gmem_snapshot *s,
+		      const struct gmem_render_opts *o)
+{
+	for (size_t i = 0; i < s->nr_files && !limit(o, i); i++) {
+		const struct gmem_file *f = &s->files[i];
+		char dev[24];
+
+		dev_str(dev, sizeof(dev), f->dev);
+		csv_row(out, "file", s);
+		gmem_csv_field(out, dev);
+		csv_u64(out, f->ino);
+		csv_u64(out, f->size);
+		csv_file_owner(out, f);
+		csv_opt(out, s->tracking, f->tracked_folios);
+		csv_opt(out, s->tracking, f->tracked_pins);
+		csv_file_kernel(out, f);
+		csv_opt(out, s->tracking && f->scanned, f->untracked_pins);
+		csv_opt(out, f->scanned, f->unattributed_refs);
+		csv_opt(out, f->first_pin_ns, age_ns(s, f->first_pin_ns) / 1000000);
+		fputc('\n', out);
+	}
+}
+
+/* The stack as one field: frames innermost first, separated by ';'. */
+static void csv_stack(FILE *out, const struct gmem_stack *st)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (!st || !(m = open_memstream(&buf, &len))) {
+		gmem_csv_field(out, NULL);
+		return;
+	}
+	for (int i = 0; i < st->nr; i++)
+		fprintf(m, "%s%s", i ? ";" : "", st->frames[i]);
+	fclose(m);
+	gmem_csv_field(out, buf);
+	free(buf);
+}
+
+static void csv_folio_tracked(FILE *out, const struct gmem_snapshot *s,
+			      const struct gmem_folio *f)
+{
+	if (!f->tracked) {
+		csv_nulls(out, 11);
+		return;
+	}
+	csv_u64(out, gmem_folio_tracked_pins(f));
+	csv_u64(out, f->gets_held);
+	csv_u64(out, f->t.gets);
+	csv_u64(out, f->t.tgid);
+	csv_u64(out, f->t.pid);
+	gmem_csv_field(out, f->t.comm);
+	csv_bool(out, f->t.flags & GMEM_PIN_F_LONGTERM);
+	csv_u64(out, age_ns(s, f->t.first_pin_ns) / 1000000);
+	csv_u64(out, f->t.cgroup_id);
+	gmem_csv_field(out, gmem_api_name(gmem_folio_api(s, f)));
+	csv_stack(out, gmem_snapshot_find_stack(s, f->t.stack_id));
+}
+
+static void csv_folio_kernel(FILE *out, const struct gmem_folio *f)
+{
+	if (!f->scanned) {
+		csv_nulls(out, 4);
+		return;
+	}
+	csv_s64(out, f->k.refcount);
+	csv_s64(out, f->k.mapcount);
+	csv_u64(out, f->k.pins);
+	csv_u64(out, f->k.order);
+}
+
+/* Every folio, as JSON lists them: -r limits only the tables. */
+static void csv_folios(FILE *out, const struct gmem_snapshot *s)
+{
+	for (size_t i = 0; i < s->nr_folios; i++) {
+		const struct gmem_folio *f = &s->folios[i];
+		char addr[24], dev[24];
+
+		snprintf(addr, sizeof(addr), "0x%016llx", f->addr);
+		dev_str(dev, sizeof(dev), f->dev);
+		csv_row(out, "folio", s);
+		gmem_csv_field(out, addr);
+		gmem_csv_field(out, dev);
+		csv_u64(out, f->ino);
+		csv_u64(out, f->index);
+		csv_folio_tracked(out, s, f);
+		csv_folio_kernel(out, f);
+		csv_opt(out, s->tracking && f->scanned, gmem_folio_untracked_pins(f));
+		csv_opt(out, f->extra_refs >= 0, f->extra_refs);
+		csv_opt(out, f->extra_refs >= 0, f->extra_refs - f->gets_held);
+		fputc('\n', out);
+	}
+}
+
+static int render_csv(FILE *out, const struct gmem_snapshot *s,
+		      const struct gmem_render_opts *o)
+{
+	csv_snapshot(out, s, o);
+	csv_procs(out, s, o);
+	csv_files(out, s, o);
+	csv_folios(out, s);
+	fflush(out);
+	return ferror(out) ? -EIO : 0;
+}
+
+int gmem_render_begin(FILE *out, const struct gmem_render_opts *o)
+{
+	return o->fmt == GMEM_FMT_CSV ? render_csv_begin(out) : 0;
+}
+
 int gmem_render_snapshot(FILE *out, const struct gmem_snapshot *s,
 			 const struct gmem_render_opts *o)
 {
@@ -367,6 +662,8 @@ int gmem_render_snapshot(FILE *out, const struct gmem_snapshot *s,
 		return render_table(out, s, o);
 	case GMEM_FMT_JSON:
 		return render_json(out, s, o);
+	case GMEM_FMT_CSV:
+		return render_csv(out, s, o);
 	}
 	return -EINVAL;
 }

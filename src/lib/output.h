@@ -10,6 +10,7 @@
 enum gmem_format {
 	GMEM_FMT_TABLE,
 	GMEM_FMT_JSON, /* one object per snapshot, one line each (JSON lines) */
+	GMEM_FMT_CSV,  /* one row per record, typed by column 1 (doc/gmemtop-csv.md) */
 };
 
 struct gmem_render_opts {
@@ -20,8 +21,14 @@ struct gmem_render_opts {
 };
 
 int gmem_parse_format(const char *s, enum gmem_format *out);
+/* Once, before the first snapshot: CSV's header lines (nothing for the
+ * other formats). */
+int gmem_render_begin(FILE *out, const struct gmem_render_opts *o);
 int gmem_render_snapshot(FILE *out, const struct gmem_snapshot *s,
 			 const struct gmem_render_opts *o);
+/* ",field": quoted as RFC 4180 has it when it holds a comma, a quote or a
+ * line break; NULL is an empty field. */
+void gmem_csv_field(FILE *out, const char *field);
 /* "1.5s", "3m02s", "2h05m": a duration for humans. */
 void gmem_format_age(char *buf, size_t len, __u64 ns);
 

@@ -58,3 +58,10 @@ void gmem_sanitize_comm(char *comm, unsigned int len)
 		if ((unsigned char)comm[i] < 0x20 || (unsigned char)comm[i] > 0x7e)
 			comm[i] = '?';
 }
+
+void gmem_sort_array(void *base, size_t nr, size_t size,
+		     int (*cmp)(const void *, const void *))
+{
+	if (nr > 1)
+		qsort(base, nr, size, cmp);
+}

@@ -3,6 +3,7 @@
 #define GMEM_UTIL_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* A whole number in [min, max], no trailing junk; -EINVAL or -ERANGE. */
@@ -14,5 +15,8 @@ int gmem_parse_seconds(const char *s, double *out);
 int gmem_sleep(double seconds, volatile sig_atomic_t *stop);
 /* Replace bytes that are not printable ASCII: comm is user-controlled. */
 void gmem_sanitize_comm(char *comm, unsigned int len);
+/* qsort(), which may not be given the NULL base of an empty array. */
+void gmem_sort_array(void *base, size_t nr, size_t size,
+		     int (*cmp)(const void *, const void *));
 
 #endif

@@ -24,6 +24,16 @@ expect 64 "bad interval" "$top" -b abc
 expect 64 "bad count" "$top" -b 1 x5
 expect 64 "bad PID" "$top" -p 12x
 expect 64 "unknown output format" "$top" -o yaml
+expect 64 "unknown output format.*csv" "$top" -o CSV
+expect 64 "unknown sort key 'size' (pins, pid, comm, age, file, untracked, extra)" "$top" -s size
+expect 64 "requires an argument" "$top" -s
+expect 64 "bad cgroup '0': neither a cgroup id" "$top" -c 0
+expect 64 "bad cgroup '': neither a cgroup id" "$top" -c ""
+expect 64 "bad cgroup '/nonexistent/cg': No such file" "$top" -c /nonexistent/cg
+expect 64 "bad cgroup 'no-such-cgroup.$$': No such file" "$top" -c "no-such-cgroup.$$"
+expect 64 "bad cgroup '/proc': not a directory on a cgroup2" "$top" -c /proc
+expect 64 "bad cgroup '/etc/passwd': not a directory$" "$top" -c /etc/passwd
+expect 64 "needs tracking" "$top" -c 1 --scan-only
 expect 64 "leave nothing" "$top" --scan-only --no-scan
 expect 64 "unexpected argument" "$top" 1 2 3
 expect 2 "not found" tools/vmtest/vmtest -k /nonexistent/bzImage

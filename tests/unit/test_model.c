@@ -1032,6 +1032,290 @@ static void untracked_pins_need_tracking(void **state)
 	gmem_snapshot_free(&s);
 }
 
+/* ---- sort orders (gmemtop -s) ---- */
+
+/*
+ * Three processes, three files, one scanned-only folio:
+ *   pid 300 "zed"   file A/1 index 0: 5 pins, first pin at 7000
+ *   pid 100 "alpha" file A/2 index 0: 1 pin,  first pin at 2000
+ *   pid 200 "mid"   file B/1 index 3: 5 pins, first pin at 4000
+ *   scanned only    file A/2 index 9: 2 pins of unknown holder
+ *   file A/2 has 3 folios with extra references, the others none
+ */
+static void add_three_of_everything(struct gmem_snapshot *s)
+{
+	struct gmem_scan_folio k = scan_folio(FOLIO(9), DEV_A, INO_2, 9, 2 * 1024 + 1, 2);
+	struct gmem_scan_end e1 = scan_end(DEV_A, INO_1, 5, 8, 1, 0, 0);
+	struct gmem_scan_end e2 = scan_end(DEV_A, INO_2, 3, 8, 2, 3, 0);
+	struct gmem_scan_end e3 = scan_end(DEV_B, INO_1, 5, 8, 1, 0, 0);
+	struct gmem_scan_file f2 = scan_file(DEV_A, INO_2, 1 << 20, 100, 5, "alpha");
+	struct gmem_folio_pins v;
+
+	s->tracking = true;
+	v = pins_entry(300, "zed", DEV_A, INO_1, 0, 5);
+	v.first_pin_ns = 7000;
+	add_tracked(s, FOLIO(1), v);
+	v = pins_entry(100, "alpha", DEV_A, INO_2, 0, 1);
+	v.first_pin_ns = 2000;
+	add_tracked(s, FOLIO(2), v);
+	v = pins_entry(200, "mid", DEV_B, INO_1, 3, 5);
+	v.first_pin_ns = 4000;
+	add_tracked(s, FOLIO(3), v);
+	add_record(s, k);
+	add_record(s, e1);
+	add_record(s, e2);
+	add_record(s, e3);
+	add_record(s, f2);
+}
+
+static void finish_and_sort(struct gmem_snapshot *s, const char *key)
+{
+	enum gmem_sort k;
+
+	gmem_snapshot_init(s);
+	add_three_of_everything(s);
+	assert_int_equal(gmem_snapshot_finish(s), 0);
+	assert_int_equal(gmem_parse_sort(key, &k), 0);
+	gmem_snapshot_sort(s, k);
+	assert_string_equal(gmem_sort_name(s->sort), key);
+	assert_int_equal(s->nr_procs, 3);
+	assert_int_equal(s->nr_files, 3);
+	assert_int_equal(s->nr_folios, 4);
+}
+
+#define assert_procs(s, a, b, c)                                                    \
+	do {                                                                          \
+		assert_int_equal((s)->procs[0].tgid, a);                              \
+		assert_int_equal((s)->procs[1].tgid, b);                              \
+		assert_int_equal((s)->procs[2].tgid, c);                              \
+	} while (0)
+#define assert_file(s, i, d, n) assert_true((s)->files[i].dev == (d) && (s)->files[i].ino == (n))
+#define assert_folios(s, a, b, c, d)                                                \
+	do {                                                                          \
+		assert_true((s)->folios[0].addr == FOLIO(a));                         \
+		assert_true((s)->folios[1].addr == FOLIO(b));                         \
+		assert_true((s)->folios[2].addr == FOLIO(c));                         \
+		assert_true((s)->folios[3].addr == FOLIO(d));                         \
+	} while (0)
+
+static void sort_by_pins_puts_most_pins_first_ties_by_pid_and_position(void **state)
+{
+	struct gmem_snapshot s;
+
+	finish_and_sort(&s, "pins");
+	assert_procs(&s, 200, 300, 100);     /* 5 (lower pid first), 5, 1 */
+	assert_file(&s, 0, DEV_A, INO_1);    /* 5 pins, A before B */
+	assert_file(&s, 1, DEV_B, INO_1);    /* 5 pins */
+	assert_file(&s, 2, DEV_A, INO_2);    /* 1 tracked + 2 untracked */
+	assert_folios(&s, 1, 3, 9, 2);       /* 5 (A/1), 5 (B/1), 2 untracked, 1 */
+	gmem_snapshot_free(&s);
+}
+
+static void sort_by_pid_puts_unknown_holders_last(void **state)
+{
+	struct gmem_snapshot s;
+
+	finish_and_sort(&s, "pid");
+	assert_procs(&s, 100, 200, 300);
+	assert_file(&s, 0, DEV_A, INO_2);    /* owner 100 */
+	assert_file(&s, 1, DEV_A, INO_1);    /* no owner: by position */
+	assert_file(&s, 2, DEV_B, INO_1);
+	assert_folios(&s, 2, 3, 1, 9);       /* 100, 200, 300, untracked */
+	gmem_snapshot_free(&s);
+}
+
+static void sort_by_comm_is_byte_order_with_unknown_last(void **state)
+{
+	struct gmem_snapshot s;
+
+	finish_and_sort(&s, "comm");
+	assert_procs(&s, 100, 200, 300);     /* alpha, mid, zed */
+	assert_file(&s, 0, DEV_A, INO_2);    /* owner alpha, then no owner */
+	assert_folios(&s, 2, 3, 1, 9);
+	gmem_snapshot_free(&s);
+}
+
+static void sort_by_age_puts_oldest_first_pin_first(void **state)
+{
+	struct gmem_snapshot s;
+
+	finish_and_sort(&s, "age");
+	assert_procs(&s, 100, 200, 300);     /* 2000, 4000, 7000 */
+	assert_file(&s, 0, DEV_A, INO_2);    /* 2000 */
+	assert_file(&s, 1, DEV_B, INO_1);    /* 4000 */
+	assert_file(&s, 2, DEV_A, INO_1);    /* 7000 */
+	assert_folios(&s, 2, 3, 1, 9);       /* the untracked one has no age: last */
+	gmem_snapshot_free(&s);
+}
+
+static void sort_by_file_orders_files_and_folios_by_position(void **state)
+{
+	struct gmem_snapshot s;
+
+	finish_and_sort(&s, "file");
+	assert_procs(&s, 200, 300, 100);     /* means nothing for processes: pins */
+	assert_file(&s, 0, DEV_A, INO_1);
+	assert_file(&s, 1, DEV_A, INO_2);
+	assert_file(&s, 2, DEV_B, INO_1);
+	assert_folios(&s, 1, 2, 9, 3);       /* A/1:0, A/2:0, A/2:9, B/1:3 */
+	gmem_snapshot_free(&s);
+}
+
+static void sort_by_untracked_and_extra_put_those_files_first(void **state)
+{
+	struct gmem_snapshot s;
+
+	finish_and_sort(&s, "untracked");
+	assert_file(&s, 0, DEV_A, INO_2);
+	assert_true(s.folios[0].addr == FOLIO(9));
+	gmem_snapshot_free(&s);
+	finish_and_sort(&s, "extra");
+	assert_file(&s, 0, DEV_A, INO_2);    /* 3 folios with extra references */
+	assert_file(&s, 1, DEV_A, INO_1);
+	gmem_snapshot_free(&s);
+}
+
+static void parse_sort_accepts_every_listed_name_and_nothing_else(void **state)
+{
+	const char *names[] = { "pins", "pid", "comm", "age", "file", "untracked", "extra" };
+	enum gmem_sort k;
+
+	assert_int_equal(sizeof(names) / sizeof(names[0]), GMEM_SORT_NR);
+	for (size_t i = 0; i < GMEM_SORT_NR; i++) {
+		assert_int_equal(gmem_parse_sort(names[i], &k), 0);
+		assert_string_equal(gmem_sort_name(k), names[i]);
+		assert_non_null(strstr(gmem_sort_names(), names[i]));
+	}
+	assert_int_equal(gmem_parse_sort("PINS", &k), -EINVAL);
+	assert_int_equal(gmem_parse_sort("pin", &k), -EINVAL);
+	assert_int_equal(gmem_parse_sort("", &k), -EINVAL);
+	assert_int_equal(gmem_parse_sort(NULL, &k), -EINVAL);
+}
+
+static void file_first_pin_is_its_oldest_tracked_pin(void **state)
+{
+	struct gmem_snapshot s;
+
+	gmem_snapshot_init(&s);
+	add_two_processes_two_files(&s);
+	assert_int_equal(gmem_snapshot_finish(&s), 0);
+	assert_true(gmem_snapshot_find_file(&s, DEV_A, INO_1)->first_pin_ns == 3000);
+	assert_true(gmem_snapshot_find_file(&s, DEV_A, INO_2)->first_pin_ns == 4000);
+	gmem_snapshot_free(&s);
+}
+
+/* ---- cgroup filter (gmemtop -c) ---- */
+
+#define CG_A 4321ULL
+#define CG_B 8765ULL
+
+/*
+ * pid 100 in CG_A pins file A/1 (2 folios, 3 pins); pid 200 in CG_B pins
+ * A/1 (1 folio, 10 pins) and B/1 (1 folio, 4 pins); file A/2 has a folio
+ * with 7 pins of unknown holder.  The kernel counts every one.
+ */
+static void add_two_cgroups(struct gmem_snapshot *s)
+{
+	struct gmem_scan_folio k = scan_folio(FOLIO(20), DEV_A, INO_2, 0, 7 * 1024 + 1, 7);
+	struct gmem_scan_folio k1 = scan_folio(FOLIO(10), DEV_A, INO_1, 0, 1024 + 1, 1);
+	struct gmem_scan_end e1 = scan_end(DEV_A, INO_1, 13, 16, 3, 0, 0);
+	struct gmem_scan_end e2 = scan_end(DEV_A, INO_2, 7, 16, 1, 0, 0);
+	struct gmem_folio_pins v;
+
+	s->tracking = true;
+	v = pins_entry(100, "vmm-a", DEV_A, INO_1, 0, 1);
+	v.cgroup_id = CG_A;
+	add_tracked(s, FOLIO(10), v);
+	v = pins_entry(100, "vmm-a", DEV_A, INO_1, 1, 2);
+	v.cgroup_id = CG_A;
+	add_tracked(s, FOLIO(11), v);
+	v = pins_entry(200, "vmm-b", DEV_A, INO_1, 2, 10);
+	v.cgroup_id = CG_B;
+	add_tracked(s, FOLIO(12), v);
+	v = pins_entry(200, "vmm-b", DEV_B, INO_1, 0, 4);
+	v.cgroup_id = CG_B;
+	add_tracked(s, FOLIO(13), v);
+	add_record(s, k);
+	add_record(s, k1);
+	add_record(s, e1);
+	add_record(s, e2);
+}
+
+static void cgroup_filter_keeps_only_that_cgroups_folios_and_processes(void **state)
+{
+	struct gmem_snapshot s;
+	const struct gmem_file *f;
+
+	gmem_snapshot_init(&s);
+	s.filter.cgroup_id = CG_A;
+	add_two_cgroups(&s);
+	assert_int_equal(gmem_snapshot_finish(&s), 0);
+
+	assert_int_equal(s.nr_folios, 2);
+	assert_non_null(find_folio(&s, FOLIO(10)));
+	assert_non_null(find_folio(&s, FOLIO(11)));
+	assert_int_equal(find_folio(&s, FOLIO(10))->k.pins, 1); /* the merge kept the kernel view */
+	assert_int_equal(s.nr_procs, 1);
+	assert_int_equal(s.procs[0].tgid, 100);
+	assert_int_equal(s.procs[0].pins, 3);
+	/* only the file the cgroup pins; its tracked sums are the cgroup's */
+	assert_int_equal(s.nr_files, 1);
+	f = gmem_snapshot_find_file(&s, DEV_A, INO_1);
+	assert_non_null(f);
+	assert_int_equal(f->tracked_folios, 2);
+	assert_true(f->tracked_pins == 3);
+	/* the kernel's counts stay the whole file's, and the other cgroup's
+	 * tracked pins are not mistaken for untracked ones */
+	assert_true(f->kernel_pins == 13);
+	assert_true(f->untracked_pins == 0);
+	gmem_snapshot_free(&s);
+}
+
+static void cgroup_filter_keeps_untracked_pins_of_a_shown_file(void **state)
+{
+	struct gmem_snapshot s;
+	struct gmem_folio_pins v = pins_entry(300, "vmm-c", DEV_A, INO_2, 5, 1);
+
+	gmem_snapshot_init(&s);
+	s.filter.cgroup_id = CG_A;
+	add_two_cgroups(&s);
+	v.cgroup_id = CG_A;
+	add_tracked(&s, FOLIO(21), v); /* now CG_A pins file A/2 too */
+	assert_int_equal(gmem_snapshot_finish(&s), 0);
+	assert_int_equal(s.nr_files, 2);
+	assert_true(gmem_snapshot_find_file(&s, DEV_A, INO_2)->untracked_pins == 7);
+	assert_true(gmem_snapshot_find_file(&s, DEV_A, INO_2)->tracked_pins == 1);
+	gmem_snapshot_free(&s);
+}
+
+static void cgroup_filter_of_another_cgroup_shows_nothing(void **state)
+{
+	struct gmem_snapshot s;
+
+	gmem_snapshot_init(&s);
+	s.filter.cgroup_id = 1; /* the root cgroup: nobody here pinned from it */
+	add_two_cgroups(&s);
+	assert_int_equal(gmem_snapshot_finish(&s), 0);
+	assert_int_equal(s.nr_folios, 0);
+	assert_int_equal(s.nr_procs, 0);
+	assert_int_equal(s.nr_files, 0);
+	gmem_snapshot_free(&s);
+}
+
+static void no_cgroup_filter_shows_every_cgroup(void **state)
+{
+	struct gmem_snapshot s;
+
+	gmem_snapshot_init(&s);
+	add_two_cgroups(&s);
+	assert_int_equal(gmem_snapshot_finish(&s), 0);
+	assert_int_equal(s.nr_folios, 5);
+	assert_int_equal(s.nr_procs, 2);
+	assert_int_equal(s.nr_files, 3);
+	assert_true(gmem_snapshot_find_file(&s, DEV_A, INO_2)->untracked_pins == 7);
+	gmem_snapshot_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1075,6 +1359,18 @@ int main(void)
 		cmocka_unit_test(free_leaves_an_empty_snapshot),
 		cmocka_unit_test(untracked_pins_are_summed_per_folio_never_negative),
 		cmocka_unit_test(untracked_pins_need_tracking),
+		cmocka_unit_test(sort_by_pins_puts_most_pins_first_ties_by_pid_and_position),
+		cmocka_unit_test(sort_by_pid_puts_unknown_holders_last),
+		cmocka_unit_test(sort_by_comm_is_byte_order_with_unknown_last),
+		cmocka_unit_test(sort_by_age_puts_oldest_first_pin_first),
+		cmocka_unit_test(sort_by_file_orders_files_and_folios_by_position),
+		cmocka_unit_test(sort_by_untracked_and_extra_put_those_files_first),
+		cmocka_unit_test(parse_sort_accepts_every_listed_name_and_nothing_else),
+		cmocka_unit_test(file_first_pin_is_its_oldest_tracked_pin),
+		cmocka_unit_test(cgroup_filter_keeps_only_that_cgroups_folios_and_processes),
+		cmocka_unit_test(cgroup_filter_keeps_untracked_pins_of_a_shown_file),
+		cmocka_unit_test(cgroup_filter_of_another_cgroup_shows_nothing),
+		cmocka_unit_test(no_cgroup_filter_shows_every_cgroup),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "lib/attrib.h"
 #include "lib/output.h"
 
 #include <errno.h>
@@ -580,9 +581,458 @@ static void render_rejects_unknown_format(void **state)
 	free(buf);
 }
 
+/* ---- CSV ---- */
+
+/*
+ * A reader of RFC 4180 written from the RFC, not from the renderer: splits
+ * one record into fields, undoing the quoting.  Our records hold no line
+ * breaks (comm is sanitized), so a record is a line.
+ */
+#define MAX_FIELDS 64
+struct csv_line {
+	int nr;
+	char *f[MAX_FIELDS];
+};
+
+static void csv_parse(const char *line, struct csv_line *out)
+{
+	const char *p = line;
+
+	out->nr = 0;
+	for (;;) {
+		char *buf = calloc(strlen(line) + 1, 1), *w = buf;
+
+		assert_non_null(buf);
+		assert_true(out->nr < MAX_FIELDS);
+		if (*p == '"') {
+			for (p++;; p++) {
+				assert_true(*p != '\0'); /* unterminated quote */
+				if (*p == '"' && p[1] == '"')
+					*w++ = *p++;
+				else if (*p == '"')
+					break;
+				else
+					*w++ = *p;
+			}
+			p++;
+			assert_true(*p == ',' || *p == '\0'); /* nothing after a closing quote */
+		} else {
+			while (*p && *p != ',') {
+				assert_true(*p != '"'); /* a quote only in a quoted field */
+				*w++ = *p++;
+			}
+		}
+		out->f[out->nr++] = buf;
+		if (*p != ',')
+			break;
+		p++;
+	}
+}
+
+static void csv_line_free(struct csv_line *l)
+{
+	for (int i = 0; i < l->nr; i++)
+		free(l->f[i]);
+	l->nr = 0;
+}
+
+/* A rendered CSV stream: headers (gmem_render_begin) and one snapshot. */
+struct csv_doc {
+	int nr;
+	struct csv_line lines[32];
+};
+
+static void csv_doc_parse(char *text, struct csv_doc *d)
+{
+	char *save = NULL;
+
+	d->nr = 0;
+	assert_int_equal(text[strlen(text) - 1], '\n');
+	assert_null(strchr(text, '\r')); /* LF line ends */
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		assert_true(d->nr < 32);
+		csv_parse(l, &d->lines[d->nr++]);
+	}
+}
+
+static void csv_doc_free(struct csv_doc *d)
+{
+	for (int i = 0; i < d->nr; i++)
+		csv_line_free(&d->lines[i]);
+}
+
+static void render_csv_doc(const struct gmem_snapshot *s, int rows, struct csv_doc *d)
+{
+	struct gmem_render_opts o = { .fmt = GMEM_FMT_CSV, .rows = rows, .kernel = "6.99.0-test" };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(gmem_render_begin(f, &o), 0);
+	assert_int_equal(gmem_render_snapshot(f, s, &o), 0);
+	assert_int_equal(fclose(f), 0);
+	csv_doc_parse(buf, d);
+	free(buf);
+}
+
+/* The header of a record type: the first line of that type. */
+static const struct csv_line *csv_header(const struct csv_doc *d, const char *record)
+{
+	for (int i = 0; i < d->nr; i++)
+		if (!strcmp(d->lines[i].f[0], record))
+			return &d->lines[i];
+	fail_msg("no header for %s", record);
+	return NULL;
+}
+
+/* The n-th data row of a record type (after its header). */
+static const struct csv_line *csv_row(const struct csv_doc *d, const char *record, int n)
+{
+	int seen = -1;
+
+	for (int i = 0; i < d->nr; i++)
+		if (!strcmp(d->lines[i].f[0], record) && seen++ == n)
+			return &d->lines[i];
+	return NULL;
+}
+
+static int csv_count(const struct csv_doc *d, const char *record)
+{
+	int n = 0;
+
+	while (csv_row(d, record, n))
+		n++;
+	return n;
+}
+
+/* The value of column 'name' in a row of 'record', NULL without the column. */
+static const char *csv_find(const struct csv_doc *d, const char *record, int n, const char *name)
+{
+	const struct csv_line *h = csv_header(d, record), *r = csv_row(d, record, n);
+
+	assert_non_null(r);
+	for (int i = 0; i < h->nr; i++)
+		if (!strcmp(h->f[i], name))
+			return r->f[i];
+	return NULL;
+}
+
+static const char *csv_get(const struct csv_doc *d, const char *record, int n, const char *name)
+{
+	const char *v = csv_find(d, record, n, name);
+
+	if (!v)
+		fail_msg("%s has no column %s", record, name);
+	return v;
+}
+
+/* A null JSON object ("owner": null) is a group of empty "owner_*" columns. */
+static void assert_csv_group_empty(const struct csv_doc *d, const char *record, int n,
+				   const char *prefix)
+{
+	const struct csv_line *h = csv_header(d, record), *r = csv_row(d, record, n);
+	size_t len = strlen(prefix);
+	int found = 0;
+
+	for (int i = 0; i < h->nr; i++)
+		if (!strncmp(h->f[i], prefix, len) && h->f[i][len] == '_') {
+			assert_string_equal(r->f[i], "");
+			found++;
+		}
+	if (!found)
+		fail_msg("%s has no column %s nor %s_*", record, prefix, prefix);
+}
+
+static void csv_field_quotes_only_what_rfc4180_requires(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "plain", ",plain" },
+		{ "", "," },
+		{ "a,b", ",\"a,b\"" },
+		{ "say \"hi\"", ",\"say \"\"hi\"\"\"" },
+		{ "\"", ",\"\"\"\"" },
+		{ "two\nlines", ",\"two\nlines\"" },
+		{ "cr\r", ",\"cr\r\"" },
+		{ " spaced ", ", spaced " },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		assert_non_null(f);
+		gmem_csv_field(f, cases[i].in);
+		fclose(f);
+		assert_string_equal(buf, cases[i].out);
+		free(buf);
+	}
+}
+
+static void csv_field_null_is_empty(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	gmem_csv_field(f, NULL);
+	fclose(f);
+	assert_string_equal(buf, ",");
+	free(buf);
+}
+
+static void csv_has_one_header_per_record_type_then_rows_as_wide(void **state)
+{
+	static const char *const types[] = { "snapshot", "proc", "file", "folio" };
+	struct fixture fx;
+	struct csv_doc d;
+
+	fixture_init(&fx);
+	render_csv_doc(&fx.s, 0, &d);
+	/* the headers come first, in this order, named by column 1 */
+	for (int i = 0; i < 4; i++) {
+		assert_string_equal(d.lines[i].f[0], types[i]);
+		assert_string_equal(d.lines[i].f[1], "time_ns");
+	}
+	assert_int_equal(d.nr, 4 + 1 + 1 + 2 + 2);
+	for (int i = 4; i < d.nr; i++) {
+		const struct csv_line *h = csv_header(&d, d.lines[i].f[0]);
+
+		assert_int_equal(d.lines[i].nr, h->nr);
+		assert_string_equal(d.lines[i].f[1], "1700000000000000000");
+	}
+	assert_int_equal(csv_count(&d, "snapshot"), 1);
+	assert_int_equal(csv_count(&d, "proc"), 1);
+	assert_int_equal(csv_count(&d, "file"), 2);
+	assert_int_equal(csv_count(&d, "folio"), 2);
+	csv_doc_free(&d);
+}
+
+static void csv_comm_with_comma_and_quotes_round_trips(void **state)
+{
+	struct fixture fx;
+	struct csv_doc d;
+
+	fixture_init(&fx);
+	strcpy(fx.procs[0].comm, "a,\"b\" c");
+	strcpy(fx.files[1].owner_comm, "x,y");
+	strcpy(fx.folios[0].t.comm, "\"q\"");
+	render_csv_doc(&fx.s, 0, &d);
+	assert_string_equal(csv_get(&d, "proc", 0, "comm"), "a,\"b\" c");
+	assert_string_equal(csv_get(&d, "proc", 0, "pins"), "3"); /* the columns did not shift */
+	assert_string_equal(csv_get(&d, "file", 1, "owner_comm"), "x,y");
+	assert_string_equal(csv_get(&d, "folio", 0, "tracked_comm"), "\"q\"");
+	assert_string_equal(csv_get(&d, "folio", 0, "tracked_cgroup_id"), "0");
+	csv_doc_free(&d);
+}
+
+/* Flatten a JSON object's scalar members into "prefix_name" columns and
+ * compare each with the CSV row: every value JSON has, CSV has too. */
+static void assert_csv_has_json(const struct csv_doc *d, const char *record, int n,
+				struct json_object *obj, const char *prefix)
+{
+	json_object_object_foreach(obj, key, val)
+	{
+		char name[128];
+		const char *want;
+
+		snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix ? "_" : "", key);
+		/* column 1 is named by the record type: a folio's address is "addr" */
+		if (!strcmp(name, record))
+			snprintf(name, sizeof(name), "addr");
+		switch (json_object_get_type(val)) {
+		case json_type_object:
+			assert_csv_has_json(d, record, n, val, name);
+			continue;
+		case json_type_array:
+			continue; /* processes, files, folios; apis and stack below */
+		case json_type_null:
+			if (!csv_find(d, record, n, name)) {
+				assert_csv_group_empty(d, record, n, name);
+				continue;
+			}
+			want = "";
+			break;
+		default:
+			want = json_object_get_string(val);
+			break;
+		}
+		assert_string_equal(csv_get(d, record, n, name), want);
+	}
+}
+
+static void csv_has_every_value_json_has(void **state)
+{
+	static const char *const frames[] = { "io_sqe_buffer_register", "do_syscall_64" };
+	static const __u64 offsets[] = { 0x10, 0x7f };
+	struct fixture fx;
+	struct json_object *root, *stats;
+	struct csv_doc d;
+
+	fixture_init(&fx);
+	fx.s.stats.v[GMEM_STAT_PIN] = 11;
+	fx.s.stats.v[GMEM_STAT_STACK_LOST] = 2;
+	fx.s.map_entries = 1024;
+	fx.s.map_bytes = 163840;
+	fx.s.filter.pid = 4242;
+	fx.procs[0].api_mask = (1u << GMEM_API_IO_URING) | (1u << GMEM_API_VFIO);
+	fx.folios[0].t.cgroup_id = 9876;
+	fx.folios[0].t.stack_id = 5;
+	assert_int_equal(gmem_snapshot_add_stack(&fx.s, 5, frames, offsets, 2), 0);
+	root = render_json(&fx.s);
+	render_csv_doc(&fx.s, 0, &d);
+
+	/* stats are the snapshot row's own columns, without a prefix */
+	assert_true(json_object_object_get_ex(root, "stats", &stats));
+	assert_csv_has_json(&d, "snapshot", 0, stats, "");
+	json_object_object_del(root, "stats");
+	assert_csv_has_json(&d, "snapshot", 0, root, "");
+	assert_csv_has_json(&d, "proc", 0, elem(member(root, "processes"), 0), "");
+	assert_string_equal(csv_get(&d, "proc", 0, "apis"), "io_uring;vfio");
+	for (int i = 0; i < 2; i++)
+		assert_csv_has_json(&d, "file", i, elem(member(root, "files"), i), "");
+	for (int i = 0; i < 2; i++)
+		assert_csv_has_json(&d, "folio", i, elem(member(root, "folios"), i), "");
+	assert_string_equal(csv_get(&d, "folio", 0, "tracked_stack"),
+			    "io_sqe_buffer_register+0x10;do_syscall_64+0x7f");
+	json_object_put(root);
+	csv_doc_free(&d);
+	for (int i = 0; i < fx.s.stacks[0].nr; i++)
+		free(fx.s.stacks[0].frames[i]);
+	free(fx.s.stacks[0].frames);
+	free(fx.s.stacks);
+}
+
+static void csv_shows_losses_and_unmeasured_values_never_as_zero(void **state)
+{
+	struct fixture fx;
+	struct csv_doc d;
+
+	fixture_init(&fx);
+	fx.s.stats.v[GMEM_STAT_SCAN_DROPPED] = 4;
+	fx.files[1].truncated = true;
+	fx.s.tracking = false;
+	render_csv_doc(&fx.s, 0, &d);
+	assert_string_equal(csv_get(&d, "snapshot", 0, "complete"), "false");
+	assert_string_equal(csv_get(&d, "snapshot", 0, "lost"), "4");
+	assert_string_equal(csv_get(&d, "file", 1, "kernel_complete"), "false");
+	/* not measured: empty, not 0 */
+	assert_string_equal(csv_get(&d, "file", 1, "tracked_pins"), "");
+	assert_string_equal(csv_get(&d, "file", 1, "untracked_pins"), "");
+	assert_string_equal(csv_get(&d, "file", 0, "kernel_pins"), "");
+	assert_string_equal(csv_get(&d, "file", 0, "owner_pid"), "");
+	assert_string_equal(csv_get(&d, "folio", 1, "tracked_pins"), "");
+	assert_string_equal(csv_get(&d, "folio", 1, "kernel_pins"), "1");
+	assert_string_equal(csv_get(&d, "snapshot", 0, "filter_cgroup_id"), "");
+	csv_doc_free(&d);
+}
+
+static void csv_rows_limit_applies_to_processes_and_files_not_folios(void **state)
+{
+	struct fixture fx;
+	struct csv_doc d;
+
+	fixture_init(&fx);
+	render_csv_doc(&fx.s, 1, &d);
+	assert_int_equal(csv_count(&d, "proc"), 1);
+	assert_int_equal(csv_count(&d, "file"), 1);
+	assert_int_equal(csv_count(&d, "folio"), 2);
+	csv_doc_free(&d);
+}
+
+static void csv_of_empty_snapshot_is_headers_and_a_snapshot_row(void **state)
+{
+	struct gmem_snapshot s;
+	struct csv_doc d;
+
+	gmem_snapshot_init(&s);
+	render_csv_doc(&s, 0, &d);
+	assert_int_equal(d.nr, 5);
+	assert_string_equal(csv_get(&d, "snapshot", 0, "complete"), "true");
+	assert_string_equal(csv_get(&d, "snapshot", 0, "sort"), "pins");
+	csv_doc_free(&d);
+}
+
+static void begin_prints_nothing_for_table_and_json(void **state)
+{
+	struct gmem_render_opts o = { .fmt = GMEM_FMT_JSON };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(gmem_render_begin(f, &o), 0);
+	o.fmt = GMEM_FMT_TABLE;
+	assert_int_equal(gmem_render_begin(f, &o), 0);
+	fclose(f);
+	assert_int_equal(len, 0);
+	free(buf);
+}
+
+/* ---- filter and sort, in JSON and the table ---- */
+
+static void json_says_which_filter_and_sort_are_active(void **state)
+{
+	struct fixture fx;
+	struct json_object *root, *filter;
+
+	fixture_init(&fx);
+	root = render_json(&fx.s);
+	filter = member(root, "filter");
+	assert_null(member(filter, "pid"));
+	assert_null(member(filter, "cgroup_id"));
+	assert_string_equal(str_member(root, "sort"), "pins");
+	json_object_put(root);
+
+	fx.s.filter.pid = 4242;
+	fx.s.filter.cgroup_id = 1ULL << 40;
+	fx.s.sort = GMEM_SORT_AGE;
+	root = render_json(&fx.s);
+	filter = member(root, "filter");
+	assert_int_equal(int_member(filter, "pid"), 4242);
+	assert_true(int_member(filter, "cgroup_id") == 1LL << 40);
+	assert_string_equal(str_member(root, "sort"), "age");
+	json_object_put(root);
+}
+
+static void json_file_first_pin_age_is_null_without_pins(void **state)
+{
+	struct fixture fx;
+	struct json_object *root, *files;
+
+	fixture_init(&fx);
+	fx.files[1].first_pin_ns = 7ULL * 1000000000; /* 3 s before time_ns */
+	root = render_json(&fx.s);
+	files = member(root, "files");
+	assert_null(member(elem(files, 0), "first_pin_age_ms"));
+	assert_int_equal(int_member(elem(files, 1), "first_pin_age_ms"), 3000);
+	json_object_put(root);
+}
+
+static void table_says_when_a_filter_is_active(void **state)
+{
+	struct fixture fx;
+	char *text;
+
+	fixture_init(&fx);
+	text = render(&fx.s, GMEM_FMT_TABLE, 0);
+	assert_null(strstr(text, "filter:"));
+	free(text);
+	fx.s.filter.pid = 4242;
+	fx.s.filter.cgroup_id = 777;
+	text = render(&fx.s, GMEM_FMT_TABLE, 0);
+	assert_non_null(strstr(text, "\nfilter: pid 4242 "));
+	assert_non_null(strstr(text, "\nfilter: cgroup 777 "));
+	free(text);
+}
+
 /* ---- gmem_parse_format ---- */
 
-static void parse_format_accepts_table_and_json(void **state)
+static void parse_format_accepts_table_json_and_csv(void **state)
 {
 	enum gmem_format fmt = (enum gmem_format)-1;
 
@@ -590,11 +1040,14 @@ static void parse_format_accepts_table_and_json(void **state)
 	assert_int_equal(fmt, GMEM_FMT_TABLE);
 	assert_int_equal(gmem_parse_format("json", &fmt), 0);
 	assert_int_equal(fmt, GMEM_FMT_JSON);
+	assert_int_equal(gmem_parse_format("csv", &fmt), 0);
+	assert_int_equal(fmt, GMEM_FMT_CSV);
 }
 
 static void parse_format_rejects_other_names(void **state)
 {
-	static const char *const bad[] = { "", "JSON", "Table", "tab", "jsonl", "json ", "csv" };
+	static const char *const bad[] = { "", "JSON", "Table", "tab", "jsonl", "json ", "CSV",
+					   "csv,", "tsv" };
 	enum gmem_format fmt = GMEM_FMT_JSON;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -680,7 +1133,19 @@ int main(void)
 		cmocka_unit_test(table_is_marked_incomplete_when_events_were_lost),
 		cmocka_unit_test(table_of_empty_snapshot_says_so),
 		cmocka_unit_test(render_rejects_unknown_format),
-		cmocka_unit_test(parse_format_accepts_table_and_json),
+		cmocka_unit_test(csv_field_quotes_only_what_rfc4180_requires),
+		cmocka_unit_test(csv_field_null_is_empty),
+		cmocka_unit_test(csv_has_one_header_per_record_type_then_rows_as_wide),
+		cmocka_unit_test(csv_comm_with_comma_and_quotes_round_trips),
+		cmocka_unit_test(csv_has_every_value_json_has),
+		cmocka_unit_test(csv_shows_losses_and_unmeasured_values_never_as_zero),
+		cmocka_unit_test(csv_rows_limit_applies_to_processes_and_files_not_folios),
+		cmocka_unit_test(csv_of_empty_snapshot_is_headers_and_a_snapshot_row),
+		cmocka_unit_test(begin_prints_nothing_for_table_and_json),
+		cmocka_unit_test(json_says_which_filter_and_sort_are_active),
+		cmocka_unit_test(json_file_first_pin_age_is_null_without_pins),
+		cmocka_unit_test(table_says_when_a_filter_is_active),
+		cmocka_unit_test(parse_format_accepts_table_json_and_csv),
 		cmocka_unit_test(parse_format_rejects_other_names),
 		cmocka_unit_test(format_age_under_a_minute_is_seconds_with_tenths),
 		cmocka_unit_test(format_age_under_an_hour_is_minutes_and_seconds),
