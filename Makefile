@@ -42,7 +42,7 @@ PROGS := gmemtop
 PROG_BINS := $(patsubst %,$(OUTPUT)/%,$(PROGS))
 
 # Test programs run inside the VM: static, so the initramfs needs no libc.
-TEST_PROGS := gmem-pinner gmem-bench
+TEST_PROGS := gmem-pinner gmem-bench gmem-stress
 TEST_PROG_BINS := $(patsubst %,$(OUTPUT)/tests/%,$(TEST_PROGS))
 
 # Unit tests: cmocka, built with clang and ASan/UBSan, against the library
@@ -117,7 +117,7 @@ $(PROG_BINS): $(OUTPUT)/%: $(OUTPUT)/%.o $(LIBGMEM)
 
 $(OUTPUT)/tests/%: tests/progs/%.c | $(OUTPUT)/tests $(OUTPUT)/.deps-ok
 	$(call msg,CC-STATIC,$@)
-	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude $(DEPFLAGS) -static $< -o $@ -luring
+	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude $(DEPFLAGS) -static -pthread $< -o $@ -luring
 
 $(OUTPUT)/unit/lib/%.o: src/lib/%.c | $(OUTPUT)/unit/lib $(SKELS)
 	$(call msg,CC-SAN,$@)

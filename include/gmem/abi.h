@@ -108,6 +108,11 @@ enum gmem_stat {
 	GMEM_STAT_SCAN_TRUNCATED, /* a file walk stopped at its iteration bound */
 	GMEM_STAT_UNPIN_TRUNCATED, /* an unpin array longer than we walk: pins lost */
 	GMEM_STAT_STACK_LOST,     /* a pin's stack not recorded (stack map full) */
+	/* a program not run because it was already running on that CPU (the
+	 * kernel's per-program recursion guard: tracing programs are
+	 * preemptible, so another task's pin or unpin can land meanwhile);
+	 * filled in by userspace from bpf_prog_info.recursion_misses */
+	GMEM_STAT_RECURSION_MISSED,
 	GMEM_STAT_NR,
 };
 

@@ -33,6 +33,21 @@ int gmem_bpf_attach_all(struct bpf_object_skeleton *s)
 	return 0;
 }
 
+__u64 gmem_bpf_recursion_misses(const struct bpf_object_skeleton *s)
+{
+	__u64 sum = 0;
+
+	for (int i = 0; i < s->prog_cnt; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(*s->progs[i].prog);
+
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			sum += info.recursion_misses;
+	}
+	return sum;
+}
+
 int gmem_bpf_sum_stats(int map_fd, struct gmem_stats *out)
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -11,5 +11,8 @@ struct bpf_object_skeleton;
 int gmem_bpf_attach_all(struct bpf_object_skeleton *s);
 /* Sums a per-CPU 'stats' map into 'out'. */
 int gmem_bpf_sum_stats(int map_fd, struct gmem_stats *out);
+/* Runs of the skeleton's programs the kernel skipped because the same
+ * program was already running on that CPU (bpf_prog_info.recursion_misses). */
+__u64 gmem_bpf_recursion_misses(const struct bpf_object_skeleton *s);
 
 #endif

@@ -428,7 +428,7 @@ __u64 gmem_stats_lost(const struct gmem_stats *st)
 {
 	return st->v[GMEM_STAT_MAP_FULL] + st->v[GMEM_STAT_RACE_LOST] +
 	       st->v[GMEM_STAT_SCAN_DROPPED] + st->v[GMEM_STAT_SCAN_TRUNCATED] +
-	       st->v[GMEM_STAT_UNPIN_TRUNCATED];
+	       st->v[GMEM_STAT_UNPIN_TRUNCATED] + st->v[GMEM_STAT_RECURSION_MISSED];
 }
 
 const char *gmem_stat_name(enum gmem_stat which)
@@ -444,6 +444,7 @@ const char *gmem_stat_name(enum gmem_stat which)
 		[GMEM_STAT_SCAN_TRUNCATED] = "scan_truncated",
 		[GMEM_STAT_UNPIN_TRUNCATED] = "lost_unpin_truncated",
 		[GMEM_STAT_STACK_LOST] = "stacks_lost",
+		[GMEM_STAT_RECURSION_MISSED] = "lost_recursion",
 	};
 
 	return which < GMEM_STAT_NR ? names[which] : "?";

@@ -291,7 +291,10 @@ int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 			return err;
 	}
 	s->tracking = true;
-	return gmem_bpf_sum_stats(bpf_map__fd(t->skel->maps.stats), &s->stats);
+	err = gmem_bpf_sum_stats(bpf_map__fd(t->skel->maps.stats), &s->stats);
+	if (!err)
+		s->stats.v[GMEM_STAT_RECURSION_MISSED] = gmem_bpf_recursion_misses(t->skel->skeleton);
+	return err;
 }
 
 void gmem_tracker_stop(struct gmem_tracker *t)

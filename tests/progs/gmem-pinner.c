@@ -27,24 +27,11 @@
  * At start it prints "ready pid=P dev=MAJ:MIN ino=I size=BYTES pages=N".
  * Exit: 0 ok, 1 error, 4 the kernel lacks what is needed (skip).
  */
-#include <gmem/compat/kvm.h>
+#include "gmem-vm.h"
 
-#include <errno.h>
-#include <stdbool.h>
-#include <fcntl.h>
 #include <liburing.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
-#include <sys/sysmacros.h>
-#include <unistd.h>
 
-#define PAGE 4096UL
 #define MAX_RINGS 64
 
 static struct io_uring rings[MAX_RINGS];
@@ -72,51 +59,6 @@ static int nr_dio_fds;
 
 static int splice_pipes[64][2];
 static int nr_splice_pipes;
-
-static void die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "gmem-pinner: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	/* SKIP protocol of the VM tests: the reason is the last output line */
-	if (code == 4) {
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		putchar('\n');
-		va_end(ap);
-	}
-	exit(code);
-}
-
-static int create_gmem(size_t size, int *vm_out)
-{
-	struct kvm_create_guest_memfd gmem = { .size = size };
-	int kvm, vm, fd, flags;
-
-	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm < 0)
-		die(4, "skip: no usable /dev/kvm: %s", strerror(errno));
-	vm = ioctl(kvm, KVM_CREATE_VM, KVM_X86_DEFAULT_VM);
-	if (vm < 0)
-		die(4, "skip: KVM_CREATE_VM: %s", strerror(errno));
-	if (ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)
-		die(4, "skip: guest_memfd is not available to default VMs here "
-		       "(KVM_CAP_GUEST_MEMFD; host-mappable guest_memfd needs Linux 6.18+)");
-	flags = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
-	if (flags < 0 || !(flags & GUEST_MEMFD_FLAG_MMAP) || !(flags & GUEST_MEMFD_FLAG_INIT_SHARED))
-		die(4, "skip: guest_memfd cannot be mmap'ed here (GUEST_MEMFD_FLAG_MMAP, Linux 6.18+)");
-	gmem.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
-	fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &gmem);
-	if (fd < 0)
-		die(1, "KVM_CREATE_GUEST_MEMFD: %s", strerror(errno));
-	close(kvm);
-	*vm_out = vm;
-	return fd;
-}
 
 static void cmd_pin_uring(char *base, size_t pages, unsigned long off, unsigned long n)
 {
@@ -337,9 +279,9 @@ int main(int argc, char **argv)
 {
 	size_t size = 8UL << 20, pages;
 	char line[256], *base;
-	struct stat st;
 	int vm, fd;
 
+	gmem_progname = "gmem-pinner";
 	if (argc > 2 || (argc == 2 && !strcmp(argv[1], "-h"))) {
 		fprintf(stderr, "usage: gmem-pinner [SIZE_MIB]  (commands on stdin)\n");
 		return 64;
@@ -354,17 +296,9 @@ int main(int argc, char **argv)
 	}
 	pages = size / PAGE;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	fd = create_gmem(size, &vm);
-	base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (base == MAP_FAILED)
-		die(1, "mmap guest_memfd: %s", strerror(errno));
-	/* fault every page in, so that the page cache holds them all */
-	for (size_t i = 0; i < pages; i++)
-		base[i * PAGE] = (char)i;
-	if (fstat(fd, &st))
-		die(1, "fstat guest_memfd: %s", strerror(errno));
-	printf("ready pid=%d dev=%u:%u ino=%lu size=%zu pages=%zu\n", getpid(), major(st.st_dev),
-	       minor(st.st_dev), (unsigned long)st.st_ino, size, pages);
+	fd = gmem_create(size, &vm);
+	base = gmem_map_all(fd, size);
+	gmem_print_ready(fd, size);
 
 	while (fgets(line, sizeof(line), stdin)) {
 		char path[200], dir[8], mode[8] = "";
