@@ -255,6 +255,28 @@ static __always_inline bool nested_in_counted_unpin(void *ctx, int self)
 }
 
 /*
+ * Take up to 'refs' from '*count' of 'v', the element of 'key', never below
+ * zero.  Returns what was taken, or -1 when nothing was: the count kept
+ * changing under us, or the element was reused for another folio.
+ */
+static __always_inline long counter_take(__u64 key, struct gmem_folio_pins *v, __u32 *count,
+					 __u32 refs)
+{
+	for (int i = 0; i < 8; i++) {
+		__u32 old = *count, take = old < refs ? old : refs;
+
+		if (__sync_val_compare_and_swap(count, old, old - take) != old)
+			continue;
+		if (still_owned(key, v))
+			return take;
+		/* reused for another folio under us: give it back */
+		__sync_fetch_and_add(count, take);
+		return -1;
+	}
+	return -1;
+}
+
+/*
  * Release 'refs' FOLL_PIN references of a tracked folio.  Never below
  * zero: references beyond what we saw taken were taken before we attached
  * and are counted as such.
@@ -262,29 +284,21 @@ static __always_inline bool nested_in_counted_unpin(void *ctx, int self)
 __noinline int folio_unpin(__u64 addr, __u32 refs)
 {
 	struct gmem_folio_pins *v = bpf_map_lookup_elem(&folio_pins, &addr);
+	long taken;
 
 	if (!v) {
 		if (BPF_CORE_READ((struct folio *)addr, mapping))
 			stat_add(GMEM_STAT_UNPIN_UNKNOWN, refs);
 		return 0;
 	}
-	for (int i = 0; i < 8; i++) {
-		__u32 old = v->pins, take;
-
-		take = old < refs ? old : refs;
-		if (__sync_val_compare_and_swap(&v->pins, old, old - take) != old)
-			continue;
-		if (!still_owned(addr, v)) {
-			/* reused for another folio under us: give it back */
-			__sync_fetch_and_add(&v->pins, take);
-			break;
-		}
-		stat_add(GMEM_STAT_UNPIN, take);
-		if (take < refs)
-			stat_add(GMEM_STAT_UNPIN_UNKNOWN, refs - take);
+	taken = counter_take(addr, v, &v->pins, refs);
+	if (taken < 0) {
+		stat_add(GMEM_STAT_UNPIN_UNKNOWN, refs);
 		return 0;
 	}
-	stat_add(GMEM_STAT_UNPIN_UNKNOWN, refs);
+	stat_add(GMEM_STAT_UNPIN, taken);
+	if (taken < refs)
+		stat_add(GMEM_STAT_UNPIN_UNKNOWN, refs - taken);
 	return 0;
 }
 
@@ -302,17 +316,8 @@ static __always_inline void folio_unget(unsigned long long *ctx, struct folio *f
 		return;
 	addr = arg_value(ctx, 0);
 	v = bpf_map_lookup_elem(&folio_pins, &addr);
-	if (!v)
-		return;
-	for (int i = 0; i < 8; i++) {
-		__u32 old = v->gets, take = old < refs ? old : refs;
-
-		if (__sync_val_compare_and_swap(&v->gets, old, old - take) != old)
-			continue;
-		if (!still_owned(addr, v))
-			__sync_fetch_and_add(&v->gets, take);
-		return;
-	}
+	if (v)
+		counter_take(addr, v, &v->gets, refs);
 }
 
 /*

@@ -386,7 +386,7 @@ static int account_extra_refs(struct gmem_snapshot *s)
 		if (!file)
 			return -ENOMEM;
 		file->kernel_extra_refs += f->extra_refs;
-		file->unattributed_refs += f->extra_refs - f->gets_held;
+		file->unattributed_refs += gmem_folio_unattributed_refs(f);
 	}
 	return 0;
 }

@@ -173,6 +173,13 @@ __u32 gmem_folio_pins(const struct gmem_folio *f);
  * processes, extra for processes and folios) orders it by pins. */
 void gmem_snapshot_sort(struct gmem_snapshot *s, enum gmem_sort key);
 
+/* Extra references on a folio that no tracked FOLL_GET explains (valid
+ * when extra_refs >= 0). */
+static inline __u32 gmem_folio_unattributed_refs(const struct gmem_folio *f)
+{
+	return f->extra_refs > 0 ? (__u32)f->extra_refs - f->gets_held : 0;
+}
+
 /* Events lost anywhere: a snapshot with any is not exact. */
 __u64 gmem_stats_lost(const struct gmem_stats *st);
 const char *gmem_stat_name(enum gmem_stat which);

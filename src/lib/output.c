@@ -359,7 +359,7 @@ static struct json_object *json_folios(const struct gmem_snapshot *s)
 				       ? jint(gmem_folio_untracked_pins(f)) : NULL);
 		json_object_object_add(j, "extra_refs", f->extra_refs >= 0 ? jint(f->extra_refs) : NULL);
 		json_object_object_add(j, "unattributed_refs", f->extra_refs >= 0
-				       ? jint(f->extra_refs - f->gets_held) : NULL);
+				       ? jint(gmem_folio_unattributed_refs(f)) : NULL);
 		json_object_array_add(arr, j);
 	}
 	return arr;
@@ -633,7 +633,7 @@ static void csv_folios(FILE *out, const struct gmem_snapshot *s)
 		csv_folio_kernel(out, f);
 		csv_opt(out, s->tracking && f->scanned, gmem_folio_untracked_pins(f));
 		csv_opt(out, f->extra_refs >= 0, f->extra_refs);
-		csv_opt(out, f->extra_refs >= 0, f->extra_refs - f->gets_held);
+		csv_opt(out, f->extra_refs >= 0, gmem_folio_unattributed_refs(f));
 		fputc('\n', out);
 	}
 }

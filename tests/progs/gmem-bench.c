@@ -9,16 +9,7 @@
  * prints "median_usec=N get_usec=N put_usec=N reps=N pages=N".
  * Exit: 0 ok, 1 error, 4 the kernel lacks gup_test or guest_memfd mmap.
  */
-#include <gmem/compat/kvm.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
-#include <unistd.h>
+#include "gmem-vm.h"
 
 /* mm/gup_test.h */
 #define GUP_TEST_MAX_PAGES_TO_DUMP 8
@@ -42,24 +33,12 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Guest memory, mapped but not faulted in: the first pin faults it. */
 static char *map_gmem(size_t size)
 {
-	struct kvm_create_guest_memfd g = {
-		.size = size, .flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED,
-	};
-	int kvm = open("/dev/kvm", O_RDWR), vm, fd;
-	char *p;
+	int vm, fd = gmem_create(size, &vm);
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
-	if (kvm < 0 || (vm = ioctl(kvm, KVM_CREATE_VM, KVM_X86_DEFAULT_VM)) < 0) {
-		printf("skip: no usable /dev/kvm\n");
-		exit(4);
-	}
-	fd = ioctl(vm, KVM_CREATE_GUEST_MEMFD, &g);
-	if (fd < 0) {
-		printf("skip: guest_memfd with MMAP|INIT_SHARED: %s\n", strerror(errno));
-		exit(4);
-	}
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
@@ -83,7 +62,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "gmem-bench: bad size or reps\n");
 		return 64;
 	}
-	fd = open("/sys/kernel/debug/gup_test", O_RDWR);
+	gmem_progname = "gmem-bench";
+	fd = open(GUP_TEST_PATH, O_RDWR);
 	if (fd < 0) {
 		printf("skip: no /sys/kernel/debug/gup_test (needs CONFIG_GUP_TEST)\n");
 		return 4;

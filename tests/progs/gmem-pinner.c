@@ -37,17 +37,6 @@
 static struct io_uring rings[MAX_RINGS];
 static int nr_rings;
 
-/* mm/gup_test.h (CONFIG_GUP_TEST), not exported to userspace headers */
-struct pin_longterm_test {
-	__u64 addr;
-	__u64 size;
-	__u32 flags;
-};
-#define PIN_LONGTERM_TEST_START _IOW('g', 7, struct pin_longterm_test)
-#define PIN_LONGTERM_TEST_STOP _IO('g', 8)
-#define PIN_LONGTERM_TEST_FLAG_USE_WRITE 1
-#define PIN_LONGTERM_TEST_FLAG_USE_FAST 2
-#define GUP_TEST_PATH "/sys/kernel/debug/gup_test"
 static int gup_test_fd = -1;
 
 /* async O_DIRECT through one io_uring, files kept open until reaped */

@@ -29,16 +29,6 @@
 
 #define QUIESCE_EVERY_S 6
 
-struct pin_longterm_test {
-	__u64 addr;
-	__u64 size;
-	__u32 flags;
-};
-#define PIN_LONGTERM_TEST_START _IOW('g', 7, struct pin_longterm_test)
-#define PIN_LONGTERM_TEST_STOP _IO('g', 8)
-#define PIN_LONGTERM_TEST_FLAG_USE_WRITE 1
-#define PIN_LONGTERM_TEST_FLAG_USE_FAST 2
-
 enum kind { URING, ODIRECT, VMSPLICE, GUPTEST };
 
 struct worker {
@@ -223,7 +213,7 @@ static int setup(struct worker *w)
 		/* non-blocking: a drain stops at empty */
 		return pipe2(w->pipe, O_NONBLOCK) ? perror("pipe"), -1 : 0;
 	case GUPTEST:
-		w->fd = open("/sys/kernel/debug/gup_test", O_RDWR | O_CLOEXEC);
+		w->fd = open(GUP_TEST_PATH, O_RDWR | O_CLOEXEC);
 		break;
 	}
 	if (w->fd < 0)
@@ -286,7 +276,7 @@ int main(int argc, char **argv)
 	/* the workers this kernel and command line allow, one region each */
 	for (int i = 0; i < 5; i++) {
 		if ((ws[i].kind == ODIRECT && !odirect_path) ||
-		    (ws[i].kind == GUPTEST && access("/sys/kernel/debug/gup_test", F_OK)))
+		    (ws[i].kind == GUPTEST && access(GUP_TEST_PATH, F_OK)))
 			continue;
 		ws[nw++] = ws[i];
 	}

@@ -23,11 +23,23 @@
 
 #define PAGE 4096UL
 
+/* mm/gup_test.h (CONFIG_GUP_TEST), not exported to userspace headers */
+struct pin_longterm_test {
+	__u64 addr;
+	__u64 size;
+	__u32 flags;
+};
+#define PIN_LONGTERM_TEST_START _IOW('g', 7, struct pin_longterm_test)
+#define PIN_LONGTERM_TEST_STOP _IO('g', 8)
+#define PIN_LONGTERM_TEST_FLAG_USE_WRITE 1
+#define PIN_LONGTERM_TEST_FLAG_USE_FAST 2
+#define GUP_TEST_PATH "/sys/kernel/debug/gup_test"
+
 static const char *gmem_progname = "gmem-test";
 
 /* Exit with a message; code 4 (skip) also prints the reason on stdout, as
  * its last line, which is where the VM tests look for it. */
-static void __attribute__((noreturn, format(printf, 2, 3))) die(int code, const char *fmt, ...)
+static inline void __attribute__((noreturn, format(printf, 2, 3))) die(int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -46,7 +58,7 @@ static void __attribute__((noreturn, format(printf, 2, 3))) die(int code, const 
 }
 
 /* A default VM and a guest_memfd of 'size' bytes the host may mmap. */
-static int gmem_create(size_t size, int *vm_out)
+static inline int gmem_create(size_t size, int *vm_out)
 {
 	struct kvm_create_guest_memfd gmem = { .size = size };
 	int kvm, vm, fd, flags;
@@ -73,7 +85,7 @@ static int gmem_create(size_t size, int *vm_out)
 }
 
 /* Map all of it and fault every page in, so the page cache holds them all. */
-static char *gmem_map_all(int fd, size_t size)
+static inline char *gmem_map_all(int fd, size_t size)
 {
 	char *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
@@ -85,7 +97,7 @@ static char *gmem_map_all(int fd, size_t size)
 }
 
 /* "ready pid=P dev=MAJ:MIN ino=I size=BYTES pages=N": the tests parse it. */
-static void gmem_print_ready(int fd, size_t size)
+static inline void gmem_print_ready(int fd, size_t size)
 {
 	struct stat st;
 
