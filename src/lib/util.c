@@ -58,3 +58,10 @@ void gmem_sanitize_comm(char *comm, unsigned int len)
 		if ((unsigned char)comm[i] < 0x20 || (unsigned char)comm[i] > 0x7e)
 			comm[i] = '?';
 }
+
+void gmem_free_strv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}

@@ -15,4 +15,7 @@ int gmem_sleep(double seconds, volatile sig_atomic_t *stop);
 /* Replace bytes that are not printable ASCII: comm is user-controlled. */
 void gmem_sanitize_comm(char *comm, unsigned int len);
 
+/* Frees a NULL-terminated array of strings and the array (NULL is fine). */
+void gmem_free_strv(char **v);
+
 #endif
