@@ -274,8 +274,12 @@ static int try_prog(enum probe_prog which, const char *target, const char **stag
 	*stage = "find in BTF";
 	if (which == PROBE_FENTRY || which == PROBE_TP_BTF)
 		err = bpf_program__set_attach_target(prog, 0, target);
-	if (err)
+	if (err) {
+		/* libbpf 1.1 frees the vmlinux BTF it loaded for the lookup
+		 * only in load, which then fails at once (no target) */
+		gmem_probe__load(skel);
 		goto out;
+	}
 	*stage = "load";
 	err = gmem_probe__load(skel);
 	if (err)
