@@ -231,19 +231,26 @@ static char **program_names(void)
 	return names;
 }
 
-/* One program alone: is its function here, does it load and attach? */
-static void trial(const struct gmem_kernel *k, struct gmem_tracker_trial *tr)
+/* Is the program's function in BTF?  (err -ENOENT if not, else 0) */
+static void trial_found(const struct gmem_kernel *k, struct gmem_tracker_trial *tr)
 {
-	struct gmem_tracker_opts opts = { .max_folios = 64 };
-	struct gmem_tracker *t = NULL;
 	const char *slash = strchr(tr->prog, '/');
-	bool quiet;
 
 	tr->func = slash ? slash + 1 : tr->prog;
 	tr->in_btf = gmem_kernel_has_func(k, tr->func);
 	tr->required = tr->in_btf || is_required(tr->func);
 	tr->stage = "find in BTF";
-	tr->err = -ENOENT;
+	tr->err = tr->in_btf ? 0 : -ENOENT;
+}
+
+/* One program alone: is its function here, does it load and attach? */
+static void trial(const struct gmem_kernel *k, struct gmem_tracker_trial *tr)
+{
+	struct gmem_tracker_opts opts = { .max_folios = 64 };
+	struct gmem_tracker *t = NULL;
+	bool quiet;
+
+	trial_found(k, tr);
 	if (!tr->in_btf)
 		return;
 	quiet = gmem_log_set_quiet(true);
@@ -252,15 +259,34 @@ static void trial(const struct gmem_kernel *k, struct gmem_tracker_trial *tr)
 	gmem_tracker_stop(t);
 }
 
+/* All programs at once, as gmemtop loads them: 0 when all work. */
+static int trial_all(const struct gmem_kernel *k)
+{
+	struct gmem_tracker_opts opts = { .max_folios = 64 };
+	struct gmem_tracker *t = NULL;
+	bool quiet = gmem_log_set_quiet(true);
+	const char *stage;
+	int err = start_programs(&t, k, &opts, NULL, &stage);
+
+	gmem_log_set_quiet(quiet);
+	gmem_tracker_stop(t);
+	return err;
+}
+
 int gmem_tracker_probe(const struct gmem_kernel *k, gmem_tracker_trial_fn fn, void *ctx)
 {
 	char **names = program_names();
 	int err = names ? 0 : -ENOMEM;
+	/* one load when everything works; one per program to tell which fails */
+	bool all_ok = names && !trial_all(k);
 
 	for (size_t i = 0; names && names[i] && !err; i++) {
 		struct gmem_tracker_trial tr = { .prog = names[i] };
 
-		trial(k, &tr);
+		if (all_ok)
+			trial_found(k, &tr);
+		else
+			trial(k, &tr);
 		err = fn(ctx, &tr);
 	}
 	gmem_free_strv(names);
