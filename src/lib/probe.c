@@ -21,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -446,11 +448,28 @@ static void probe_lsm(struct probe_ctx *c)
 
 /* ---- tracepoints ---- */
 
+static bool exists_in(const char *dir, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return exists(path);
+}
+
+static bool is_mounted(const char *dir, long magic)
+{
+	struct statfs st;
+
+	return !statfs(dir, &st) && st.f_type == magic;
+}
+
+/* Looking under debugfs' tracing/ would automount tracefs there (with a
+ * deprecation notice in the kernel log): only where it is mounted already. */
 static const char *tracefs_events(void)
 {
-	if (exists("/sys/kernel/tracing/events"))
+	if (is_mounted("/sys/kernel/tracing", TRACEFS_MAGIC))
 		return "/sys/kernel/tracing/events";
-	if (exists("/sys/kernel/debug/tracing/events"))
+	if (is_mounted("/sys/kernel/debug/tracing", TRACEFS_MAGIC))
 		return "/sys/kernel/debug/tracing/events";
 	return NULL;
 }
@@ -463,9 +482,7 @@ static void probe_page_ref(struct probe_ctx *c)
 
 	if (events)
 		snprintf(dir, sizeof(dir), "; %s/page_ref %s", events,
-			 exists("/sys/kernel/tracing/events/page_ref") ||
-				 exists("/sys/kernel/debug/tracing/events/page_ref")
-			 ? "present" : "absent");
+			 exists_in(events, "page_ref") ? "present" : "absent");
 	else
 		snprintf(dir, sizeof(dir), "; tracefs not mounted");
 	add(c, false, !err, "tp_btf/page_ref_* (refcount tracepoints)", "page_ref_mod %s%s; %s",
@@ -568,8 +585,8 @@ static void probe_gup_test(struct probe_ctx *c)
 	bool ok = exists("/sys/kernel/debug/gup_test");
 
 	add(c, false, ok, "gup_test", "/sys/kernel/debug/gup_test %s; %s",
-	    ok ? "present" : exists("/sys/kernel/debug/tracing") || exists("/sys/kernel/debug/bdi")
-		     ? "absent" : "absent (debugfs not mounted?)",
+	    ok ? "present" : is_mounted("/sys/kernel/debug", DEBUGFS_MAGIC)
+		     ? "absent" : "absent (debugfs not mounted)",
 	    CONFIGS(c, "CONFIG_GUP_TEST"));
 }
 
