@@ -8,6 +8,7 @@
 #include "lib/log.h"
 #include "lib/model.h"
 #include "lib/output.h"
+#include "lib/probe.h"
 #include "lib/scan.h"
 #include "lib/tracker.h"
 #include "lib/util.h"
@@ -42,15 +43,16 @@ static const char usage_text[] =
 	"      --no-scan        no kernel scan: only tracked pins\n"
 	"      --max-folios N   capacity of the tracked-folio map (default %u)\n"
 	"      --scan-buffer B  bytes of ring buffer for the kernel scan (default %u)\n"
+	"      --probe          list what this kernel offers gmem-tools, and why not\n"
 	"  -v, --verbose        more messages (twice: libbpf's too)\n"
 	"  -h, --help           this text\n"
 	"\n"
 	"interval is in seconds (default 1); count is the number of snapshots\n"
 	"(default 1 with -b, unlimited otherwise).  Exit: 0 ok, 1 error, 4 the\n"
-	"kernel lacks a needed feature, 64 usage.\n";
+	"kernel lacks a needed feature (--probe: a required one), 64 usage.\n";
 
 struct options {
-	bool batch, scan_only, no_scan, folios;
+	bool batch, scan_only, no_scan, folios, probe;
 	struct gmem_render_opts render;
 	struct gmem_filter filter;
 	enum gmem_sort sort;
@@ -90,7 +92,7 @@ static int parse_cgroup(const char *arg, __u64 *id)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_SCAN_ONLY = 256, OPT_NO_SCAN, OPT_MAX_FOLIOS, OPT_SCAN_BUFFER };
+	enum { OPT_SCAN_ONLY = 256, OPT_NO_SCAN, OPT_MAX_FOLIOS, OPT_SCAN_BUFFER, OPT_PROBE };
 	static const struct option longopts[] = {
 		{ "batch", no_argument, NULL, 'b' },
 		{ "output", required_argument, NULL, 'o' },
@@ -104,6 +106,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
 		{ "max-folios", required_argument, NULL, OPT_MAX_FOLIOS },
 		{ "scan-buffer", required_argument, NULL, OPT_SCAN_BUFFER },
+		{ "probe", no_argument, NULL, OPT_PROBE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -122,6 +125,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'v': o->verbose++; break;
 		case OPT_SCAN_ONLY: o->scan_only = true; break;
 		case OPT_NO_SCAN: o->no_scan = true; break;
+		case OPT_PROBE: o->probe = true; break;
 		case 'o':
 			if (gmem_parse_format(optarg, &o->render.fmt))
 				return usage_error("unknown output format '%s' (table, json, csv)",
@@ -212,11 +216,28 @@ static int take_snapshot(struct gmem_tracker *t, struct gmem_scanner *sc,
 	return err;
 }
 
+/* Setup failed: every such message ends with where to look next. */
 static int exit_code_for(int err)
 {
+	gmem_hint("run 'gmemtop --probe' for details");
 	return err == -ENOENT || err == -EOPNOTSUPP || (err == -EPERM && geteuid() == 0)
 		       ? EXIT_UNSUPPORTED
 		       : 1;
+}
+
+static int run_probe(const struct options *o)
+{
+	struct gmem_probe_report r;
+	int err = gmem_probe_run(&r);
+
+	if (!err)
+		err = gmem_render_probe(stdout, &r, o->render.fmt);
+	if (err)
+		gmem_err("kernel probe failed: %s", strerror(-err));
+	else if (!gmem_probe_ok(&r))
+		err = EXIT_UNSUPPORTED;
+	gmem_probe_free(&r);
+	return err < 0 ? 1 : err;
 }
 
 int main(int argc, char **argv)
@@ -237,6 +258,8 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
+	if (o.probe)
+		return run_probe(&o);
 	ret = 1;
 	err = gmem_kernel_probe(&kernel);
 	if (err)

@@ -15,20 +15,36 @@
 #define ENOTSUPP 524 /* kernel-internal, seen by userspace from bpf() */
 #endif
 
+int gmem_kernel_read_lsm(char *buf, size_t len)
+{
+	FILE *f = fopen("/sys/kernel/security/lsm", "r");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (len < 2 || !fgets(buf, (int)len, f))
+		err = -EIO;
+	else
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+	return err;
+}
+
+bool gmem_lsm_list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; *p; p += strcspn(p, ","), p += !!*p)
+		if (!strncmp(p, name, n) && (p[n] == ',' || p[n] == '\0' || p[n] == '\n'))
+			return true;
+	return false;
+}
+
 static bool lsm_has_bpf(void)
 {
 	char buf[512] = "";
-	FILE *f = fopen("/sys/kernel/security/lsm", "r");
-	bool found = false;
 
-	if (!f)
-		return false;
-	if (fgets(buf, sizeof(buf), f)) {
-		for (char *tok = strtok(buf, ",\n"); tok; tok = strtok(NULL, ",\n"))
-			found |= strcmp(tok, "bpf") == 0;
-	}
-	fclose(f);
-	return found;
+	return !gmem_kernel_read_lsm(buf, sizeof(buf)) && gmem_lsm_list_has(buf, "bpf");
 }
 
 int gmem_kernel_enum_value(const struct gmem_kernel *k, const char *name, long long *val)

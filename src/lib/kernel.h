@@ -5,6 +5,7 @@
 
 #include <linux/types.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct btf;
 
@@ -23,6 +24,11 @@ void gmem_kernel_free(struct gmem_kernel *k);
 bool gmem_kernel_has_func(const struct gmem_kernel *k, const char *name);
 /* Value of an enumerator, named or anonymous enum alike; -ENOENT if absent. */
 int gmem_kernel_enum_value(const struct gmem_kernel *k, const char *name, long long *val);
+
+/* The active LSMs, "lockdown,capability,...,bpf" (securityfs); -errno. */
+int gmem_kernel_read_lsm(char *buf, size_t len);
+/* Whether the comma-separated LSM list names 'name'. */
+bool gmem_lsm_list_has(const char *list, const char *name);
 
 /* Why loading tracing programs may fail here, for error messages. */
 const char *gmem_kernel_explain_errno(int err);

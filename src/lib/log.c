@@ -9,6 +9,7 @@
 static const char *log_prog = "gmem";
 static int log_verbosity;
 static bool log_json;
+static bool log_quiet;
 
 /* libbpf's own messages only with -v: they are long and mostly noise. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -30,7 +31,16 @@ void gmem_log_init(const char *prog, int verbosity)
 int gmem_log_verbosity(void) { return log_verbosity; }
 void gmem_log_set_json(bool json) { log_json = json; }
 
-/* level: "error", "warning", "info", "debug"; errors carry no prefix in text. */
+bool gmem_log_set_quiet(bool quiet)
+{
+	bool was = log_quiet;
+
+	log_quiet = quiet;
+	return was;
+}
+
+/* level: "error", "warning", "hint", "info", "debug"; errors, hints and
+ * infos carry no prefix in text. */
 static void vlog(const char *level, const char *fmt, va_list ap)
 {
 	char buf[1024];
@@ -45,24 +55,26 @@ static void vlog(const char *level, const char *fmt, va_list ap)
 		json_object_put(o);
 		return;
 	}
-	if (level[0] == 'e' || level[0] == 'i')
+	if (level[0] == 'e' || level[0] == 'i' || level[0] == 'h')
 		fprintf(stderr, "%s: %s\n", log_prog, buf);
 	else
 		fprintf(stderr, "%s: %s: %s\n", log_prog, level, buf);
 }
 
-#define DEFINE_LOG(fn, level, min)                 \
-	void fn(const char *fmt, ...)              \
-	{                                          \
-		va_list ap;                        \
-		if (log_verbosity < (min))         \
-			return;                    \
-		va_start(ap, fmt);                 \
-		vlog(level, fmt, ap);              \
-		va_end(ap);                        \
+#define DEFINE_LOG(fn, level, min)                          \
+	void fn(const char *fmt, ...)                       \
+	{                                                   \
+		va_list ap;                                 \
+		if (log_verbosity < (min) ||                \
+		    (log_quiet && log_verbosity < 2))       \
+			return;                             \
+		va_start(ap, fmt);                          \
+		vlog(level, fmt, ap);                       \
+		va_end(ap);                                 \
 	}
 
 DEFINE_LOG(gmem_err, "error", 0)
 DEFINE_LOG(gmem_warn, "warning", 0)
+DEFINE_LOG(gmem_hint, "hint", 0)
 DEFINE_LOG(gmem_info, "info", 1)
 DEFINE_LOG(gmem_debug, "debug", 2)

@@ -4,6 +4,7 @@
 #include "lib/bpfutil.h"
 #include "lib/kallsyms.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "pins.skel.h"
 
 #include <bpf/bpf.h>
@@ -127,16 +128,27 @@ static __u64 read_map_bytes(int map_fd)
 	return bytes;
 }
 
-int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
-		       const struct gmem_tracker_opts *opts)
+/* Keep only program 'only' (a section name) set to load. */
+static void keep_only(struct gmem_pins *skel, const char *only)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj)
+		if (strcmp(bpf_program__section_name(prog), only))
+			bpf_program__set_autoload(prog, false);
+}
+
+/* Open, configure, load and attach the pins object: every program whose
+ * function this kernel has, or only program 'only'.  *stage says which
+ * step failed. */
+static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k,
+			  const struct gmem_tracker_opts *opts, const char *only,
+			  const char **stage)
 {
 	struct gmem_tracker *t;
 	int err;
 
-	*out = NULL;
-	err = check_kernel(k);
-	if (err)
-		return err;
+	*stage = "open";
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
@@ -152,6 +164,7 @@ int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
 	t->skel->rodata->filter_tgid = opts->filter_tgid;
 	if (opts->max_folios)
 		bpf_map__set_max_entries(t->skel->maps.folio_pins, opts->max_folios);
+	*stage = "read /proc/kallsyms";
 	err = gmem_kallsyms_load(&t->ksyms);
 	if (err) {
 		gmem_err("cannot read /proc/kallsyms: %s", strerror(-err));
@@ -160,13 +173,17 @@ int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
 	err = configure_unpins(t->skel, k, &t->ksyms);
 	if (err)
 		goto fail;
+	if (only)
+		keep_only(t->skel, only);
 
+	*stage = "load";
 	err = gmem_pins__load(t->skel);
 	if (err) {
-		gmem_err("failed to load pins BPF object: %s (%s)", strerror(-err),
-			 gmem_kernel_explain_errno(err));
+		gmem_err("failed to load %s: %s (%s)", only ? only : "pins BPF object",
+			 strerror(-err), gmem_kernel_explain_errno(err));
 		goto fail;
 	}
+	*stage = "attach";
 	err = gmem_bpf_attach_all(t->skel->skeleton);
 	if (err)
 		goto fail;
@@ -175,6 +192,111 @@ int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
 	return 0;
 fail:
 	gmem_tracker_stop(t);
+	return err;
+}
+
+int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
+		       const struct gmem_tracker_opts *opts)
+{
+	const char *stage;
+	int err;
+
+	*out = NULL;
+	err = check_kernel(k);
+	if (err)
+		return err;
+	return start_programs(out, k, opts, NULL, &stage);
+}
+
+static bool is_required(const char *func)
+{
+	for (size_t i = 0; i < sizeof(required_funcs) / sizeof(required_funcs[0]); i++)
+		if (!strcmp(func, required_funcs[i]))
+			return true;
+	return false;
+}
+
+/* Section names of every program of the pins object, NULL-terminated. */
+static char **program_names(void)
+{
+	struct gmem_pins *skel = gmem_pins__open();
+	struct bpf_program *prog;
+	char **names = NULL;
+	size_t n = 0;
+
+	if (!skel)
+		return NULL;
+	names = calloc(skel->skeleton->prog_cnt + 1, sizeof(*names));
+	bpf_object__for_each_program(prog, skel->obj) {
+		if (!names || !(names[n++] = strdup(bpf_program__section_name(prog)))) {
+			gmem_free_strv(names);
+			names = NULL;
+			break;
+		}
+	}
+	gmem_pins__destroy(skel);
+	return names;
+}
+
+/* Is the program's function in BTF?  (err -ENOENT if not, else 0) */
+static void trial_found(const struct gmem_kernel *k, struct gmem_tracker_trial *tr)
+{
+	const char *slash = strchr(tr->prog, '/');
+
+	tr->func = slash ? slash + 1 : tr->prog;
+	tr->in_btf = gmem_kernel_has_func(k, tr->func);
+	tr->required = tr->in_btf || is_required(tr->func);
+	tr->stage = "find in BTF";
+	tr->err = tr->in_btf ? 0 : -ENOENT;
+}
+
+/* One program alone: is its function here, does it load and attach? */
+static void trial(const struct gmem_kernel *k, struct gmem_tracker_trial *tr)
+{
+	struct gmem_tracker_opts opts = { .max_folios = 64 };
+	struct gmem_tracker *t = NULL;
+	bool quiet;
+
+	trial_found(k, tr);
+	if (!tr->in_btf)
+		return;
+	quiet = gmem_log_set_quiet(true);
+	tr->err = start_programs(&t, k, &opts, tr->prog, &tr->stage);
+	gmem_log_set_quiet(quiet);
+	gmem_tracker_stop(t);
+}
+
+/* All programs at once, as gmemtop loads them: 0 when all work. */
+static int trial_all(const struct gmem_kernel *k)
+{
+	struct gmem_tracker_opts opts = { .max_folios = 64 };
+	struct gmem_tracker *t = NULL;
+	bool quiet = gmem_log_set_quiet(true);
+	const char *stage;
+	int err = start_programs(&t, k, &opts, NULL, &stage);
+
+	gmem_log_set_quiet(quiet);
+	gmem_tracker_stop(t);
+	return err;
+}
+
+int gmem_tracker_probe(const struct gmem_kernel *k, gmem_tracker_trial_fn fn, void *ctx)
+{
+	char **names = program_names();
+	int err = names ? 0 : -ENOMEM;
+	/* one load when everything works; one per program to tell which fails */
+	bool all_ok = names && !trial_all(k);
+
+	for (size_t i = 0; names && names[i] && !err; i++) {
+		struct gmem_tracker_trial tr = { .prog = names[i] };
+
+		if (all_ok)
+			trial_found(k, &tr);
+		else
+			trial(k, &tr);
+		err = fn(ctx, &tr);
+	}
+	gmem_free_strv(names);
 	return err;
 }
 

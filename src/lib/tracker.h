@@ -22,6 +22,19 @@ int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s);
  * 's' shows FOLL_GET references of theirs still held.  Call after
  * gmem_snapshot_finish(). */
 void gmem_tracker_gc(struct gmem_tracker *t, const struct gmem_snapshot *s);
+/* The result of loading and attaching one program of the pins object alone. */
+struct gmem_tracker_trial {
+	const char *prog;  /* its section: "fexit/try_grab_folio" */
+	const char *func;  /* its kernel function: "try_grab_folio" */
+	bool in_btf;       /* the function is in this kernel's BTF */
+	bool required;     /* gmem_tracker_start() needs it on this kernel */
+	const char *stage; /* the step that failed ("load", "attach", ...) */
+	int err;           /* 0: loaded and attached; -ENOENT: not in BTF */
+};
+typedef int (*gmem_tracker_trial_fn)(void *ctx, const struct gmem_tracker_trial *t);
+/* Tries every program alone (quietly: failures are expected) and passes
+ * each result to fn; stops at fn's first non-zero return. */
+int gmem_tracker_probe(const struct gmem_kernel *k, gmem_tracker_trial_fn fn, void *ctx);
 void gmem_tracker_stop(struct gmem_tracker *t);
 /* Kernel memory of the folio map (its memlock accounting) and capacity. */
 int gmem_tracker_map_size(struct gmem_tracker *t, __u64 *bytes, __u32 *max_entries);

@@ -65,3 +65,10 @@ void gmem_sort_array(void *base, size_t nr, size_t size,
 	if (nr > 1)
 		qsort(base, nr, size, cmp);
 }
+
+void gmem_free_strv(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}

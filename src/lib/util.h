@@ -19,4 +19,7 @@ void gmem_sanitize_comm(char *comm, unsigned int len);
 void gmem_sort_array(void *base, size_t nr, size_t size,
 		     int (*cmp)(const void *, const void *));
 
+/* Frees a NULL-terminated array of strings and the array (NULL is fine). */
+void gmem_free_strv(char **v);
+
 #endif
