@@ -53,4 +53,35 @@ static __always_inline bool mapping_is_guest_memfd(struct address_space *mapping
 	return BPF_CORE_READ(mapping, flags) & (1UL << bit);
 }
 
+/* folio->flags until 6.17: a plain word. */
+struct folio___flags_word {
+	unsigned long flags;
+} __attribute__((preserve_access_index));
+
+/*
+ * The first word of folio->flags: an unsigned long until 6.17, then
+ * memdesc_flags_t, a struct of one long (6.18, "mm: introduce
+ * memdesc_flags_t").  A CO-RE read of the field with the wrong C type does
+ * not relocate, so each layout is read through its own type.
+ */
+static __always_inline unsigned long folio_flags_word(struct folio *folio)
+{
+	if (bpf_core_field_exists(struct folio___flags_word, flags))
+		return BPF_CORE_READ((struct folio___flags_word *)folio, flags);
+	return BPF_CORE_READ(folio, flags.f);
+}
+
+/* log2 of the folio's pages: 0 unless PG_head, then the low byte of the
+ * second page's flags. */
+static __always_inline __u32 folio_order(struct folio *folio)
+{
+	__u32 head = bpf_core_enum_value(enum pageflags, PG_head);
+	unsigned long flags1 = 0;
+
+	if (!(folio_flags_word(folio) & (1UL << head)))
+		return 0;
+	bpf_core_read(&flags1, sizeof(flags1), &folio->_flags_1);
+	return flags1 & 0xff;
+}
+
 #endif /* GMEM_BPF_H */

@@ -366,14 +366,7 @@ struct unpin_walk {
 /* Pages in the folio from 'page' (a page of 'folio') to the folio's end. */
 static __always_inline __u64 pages_to_folio_end(__u64 folio, __u64 page, __u64 page_size)
 {
-	unsigned long flags = 0, flags1 = 0;
-	__u32 head = bpf_core_enum_value(enum pageflags, PG_head);
-
-	bpf_core_read(&flags, sizeof(flags), &((struct folio *)folio)->flags);
-	if (!(flags & (1UL << head)))
-		return 1;
-	bpf_core_read(&flags1, sizeof(flags1), &((struct folio *)folio)->_flags_1);
-	return (1ull << (flags1 & 0xff)) - (page - folio) / page_size;
+	return (1ull << folio_order((struct folio *)folio)) - (page - folio) / page_size;
 }
 
 /*

@@ -51,28 +51,18 @@ struct walk {
 static __always_inline void visit_folio(struct walk *w, unsigned long entry)
 {
 	struct folio *folio = (struct folio *)entry;
-	__u32 head = bpf_core_enum_value(enum pageflags, PG_head);
 	struct gmem_scan_folio *r;
-	unsigned long flags = 0;
 	__s32 refcount, mapcount;
 	__u32 pins, order = 0;
 
 	refcount = BPF_CORE_READ(folio, _refcount.counter);
 	mapcount = BPF_CORE_READ(folio, _mapcount.counter) + 1;
-	/* folio->flags became memdesc_flags_t (a struct of one long) in 6.18:
-	 * read the word, whatever its C type. */
-	bpf_core_read(&flags, sizeof(flags), &folio->flags);
-	if (flags & (1UL << head)) {
-		/* Large folio: pins are counted in _pincount, the order is in
-		 * the low byte of the second page's flags. */
-		unsigned long flags1 = 0;
-
-		bpf_core_read(&flags1, sizeof(flags1), &folio->_flags_1);
-		order = flags1 & 0xff;
+	order = folio_order(folio);
+	/* large folios count pins in _pincount, order-0 ones in _refcount */
+	if (order)
 		pins = BPF_CORE_READ(folio, _pincount.counter);
-	} else {
+	else
 		pins = (__u32)refcount / GMEM_GUP_PIN_COUNTING_BIAS;
-	}
 	w->nr_folios++;
 	w->pins += pins;
 	if (pins)
