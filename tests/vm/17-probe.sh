@@ -91,8 +91,13 @@ expect "bpf in the active LSMs" "$lsm" "/sys/kernel/security/lsm: $(cat /sys/ker
 expect "lsm/file_mprotect (BPF LSM)" "$lsm" "bpf active: $lsm"
 [ -c /dev/kvm ] && kvm=true || kvm=false
 expect "/dev/kvm" "$kvm" "/dev/kvm present: $kvm"
-# host-mappable guest_memfd: Linux 6.18+, so on both stock and testkernel
-expect "guest_memfd host mmap" "$kvm" "7.x with /dev/kvm: $kvm"
+# host-mappable guest_memfd (GUEST_MEMFD_FLAG_MMAP): merged in Linux 6.18
+rel=$(uname -r)
+major=${rel%%.*} minor=${rel#*.}
+minor=${minor%%[!0-9]*}
+[ "$kvm" = true ] && { [ "$major" -gt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -ge 18 ]; }; } &&
+	mmap=true || mmap=false
+expect "guest_memfd host mmap" "$mmap" "Linux $major.$minor with /dev/kvm $kvm: $mmap"
 
 [ -s "$T/probe.err" ] && fail "messages on stderr: $(cat "$T/probe.err")"
 [ $fails -eq 0 ] || exit 1
