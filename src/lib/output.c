@@ -109,7 +109,7 @@ static void table_procs(FILE *out, const struct gmem_snapshot *s,
 		const struct gmem_process *p = &s->procs[i];
 		char age[32];
 
-		char apis[96];
+		char apis[192];
 
 		gmem_format_age(age, sizeof(age), age_ns(s, p->first_pin_ns));
 		api_list(apis, sizeof(apis), p->api_mask, ",");
@@ -501,7 +501,7 @@ static void csv_procs(FILE *out, const struct gmem_snapshot *s,
 {
 	for (size_t i = 0; i < s->nr_procs && !limit(o, i); i++) {
 		const struct gmem_process *p = &s->procs[i];
-		char apis[96];
+		char apis[192];
 
 		csv_row(out, "proc", s);
 		csv_u64(out, p->tgid);

@@ -47,6 +47,26 @@ static const char *const unpin_funcs[GMEM_UNPIN_NR] = {
 	[GMEM_UNPIN_USER_FOLIO] = "unpin_user_folio",
 };
 
+/*
+ * Pin paths that do not pass through try_grab_folio() (or may not, when
+ * the compiler inlined it), each in some kernels only: a kernel without the
+ * function cannot take such a pin either, so its programs are not loaded.
+ */
+static void configure_extra_pins(struct gmem_pins *skel, const struct gmem_kernel *k)
+{
+	bool add_pin = gmem_kernel_has_func(k, "folio_add_pin");
+	bool add_pins = gmem_kernel_has_func(k, "folio_add_pins");
+
+	bpf_program__set_autoload(skel->progs.folio_add_pin_entry, add_pin);
+	bpf_program__set_autoload(skel->progs.folio_add_pins_entry, add_pins);
+	bpf_program__set_autoload(skel->progs.folio_add_pins_exit, add_pins);
+	bpf_program__set_autoload(skel->progs.try_grab_folio_in_add_pins, add_pins);
+	if (!add_pin || !add_pins)
+		gmem_debug("%s not in this kernel: not traced",
+			   !add_pin && !add_pins ? "folio_add_pin(s)()" :
+			   !add_pin ? "folio_add_pin()" : "folio_add_pins()");
+}
+
 static struct bpf_program *unpin_prog(struct gmem_pins *skel, int which)
 {
 	switch (which) {
@@ -173,6 +193,7 @@ static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k
 	err = configure_unpins(t->skel, k, &t->ksyms);
 	if (err)
 		goto fail;
+	configure_extra_pins(t->skel, k);
 	if (only)
 		keep_only(t->skel, only);
 
@@ -216,7 +237,16 @@ static bool is_required(const char *func)
 	return false;
 }
 
-/* Section names of every program of the pins object, NULL-terminated. */
+static bool listed(char **names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+/* Section names of the programs of the pins object, each once (two
+ * programs may share an attach point), NULL-terminated. */
 static char **program_names(void)
 {
 	struct gmem_pins *skel = gmem_pins__open();
@@ -228,6 +258,8 @@ static char **program_names(void)
 		return NULL;
 	names = calloc(skel->skeleton->prog_cnt + 1, sizeof(*names));
 	bpf_object__for_each_program(prog, skel->obj) {
+		if (names && listed(names, n, bpf_program__section_name(prog)))
+			continue;
 		if (!names || !(names[n++] = strdup(bpf_program__section_name(prog)))) {
 			gmem_free_strv(names);
 			names = NULL;
