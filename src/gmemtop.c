@@ -42,6 +42,8 @@ static const char usage_text[] =
 	"      --scan-only      no tracking: only the kernel's own counts\n"
 	"      --no-scan        no kernel scan: only tracked pins\n"
 	"      --max-folios N   capacity of the tracked-folio map (default %u)\n"
+	"      --max-ref-folios N  capacity of the extra-reference map (page_ref_*\n"
+	"                       tracepoints; default %u)\n"
 	"      --scan-buffer B  bytes of ring buffer for the kernel scan (default %u)\n"
 	"      --probe          list what this kernel offers gmem-tools, and why not\n"
 	"  -v, --verbose        more messages (twice: libbpf's too)\n"
@@ -57,6 +59,7 @@ struct options {
 	struct gmem_filter filter;
 	enum gmem_sort sort;
 	__u32 max_folios;
+	__u32 max_ref_folios;
 	__u32 scan_buffer;
 	double interval;
 	long count;
@@ -92,7 +95,8 @@ static int parse_cgroup(const char *arg, __u64 *id)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_SCAN_ONLY = 256, OPT_NO_SCAN, OPT_MAX_FOLIOS, OPT_SCAN_BUFFER, OPT_PROBE };
+	enum { OPT_SCAN_ONLY = 256, OPT_NO_SCAN, OPT_MAX_FOLIOS, OPT_SCAN_BUFFER, OPT_PROBE,
+	       OPT_MAX_REF_FOLIOS };
 	static const struct option longopts[] = {
 		{ "batch", no_argument, NULL, 'b' },
 		{ "output", required_argument, NULL, 'o' },
@@ -105,6 +109,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "scan-only", no_argument, NULL, OPT_SCAN_ONLY },
 		{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
 		{ "max-folios", required_argument, NULL, OPT_MAX_FOLIOS },
+		{ "max-ref-folios", required_argument, NULL, OPT_MAX_REF_FOLIOS },
 		{ "scan-buffer", required_argument, NULL, OPT_SCAN_BUFFER },
 		{ "probe", no_argument, NULL, OPT_PROBE },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -155,6 +160,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return usage_error("bad --max-folios '%s' (1 to 67108864)", optarg);
 			o->max_folios = (__u32)v;
 			break;
+		case OPT_MAX_REF_FOLIOS:
+			if (gmem_parse_u64(optarg, 1, 1u << 26, &v))
+				return usage_error("bad --max-ref-folios '%s' (1 to 67108864)", optarg);
+			o->max_ref_folios = (__u32)v;
+			break;
 		case OPT_SCAN_BUFFER:
 			/* a ring buffer: a power of two, at least a page */
 			if (gmem_parse_u64(optarg, 4096, 1u << 30, &v) || (v & (v - 1)))
@@ -163,7 +173,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->scan_buffer = (__u32)v;
 			break;
 		case 'h':
-			printf(usage_text, GMEM_DEFAULT_MAX_FOLIOS, GMEM_DEFAULT_SCAN_RINGBUF);
+			printf(usage_text, GMEM_DEFAULT_MAX_FOLIOS, GMEM_DEFAULT_MAX_REF_FOLIOS,
+			       GMEM_DEFAULT_SCAN_RINGBUF);
 			exit(0);
 		default: /* getopt said what was wrong */
 			fprintf(stderr, "Try 'gmemtop --help'.\n");
@@ -267,6 +278,7 @@ int main(int argc, char **argv)
 	o.render.kernel = kernel.release;
 	topts.filter_tgid = sopts.filter_tgid = o.filter.pid;
 	topts.max_folios = o.max_folios;
+	topts.max_ref_folios = o.max_ref_folios;
 	sopts.ringbuf_bytes = o.scan_buffer;
 	if (!o.scan_only && (err = gmem_tracker_start(&tracker, &kernel, &topts))) {
 		ret = exit_code_for(err);

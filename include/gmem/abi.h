@@ -116,6 +116,11 @@ enum gmem_stat {
 	/* refs.bpf.c: a reference on a guest folio not attributed (folio_refs
 	 * full, or all of the folio's holder slots taken) */
 	GMEM_STAT_REF_UNRECORDED,
+	/* refs.bpf.c runs the kernel skipped (recursion guard), for any page
+	 * in the system: page_ref_* fire on every refcount change, so a task
+	 * preempted inside one is common; attribution may miss a reference,
+	 * the counts do not (filled in by userspace) */
+	GMEM_STAT_REF_RECURSION_MISSED,
 	GMEM_STAT_NR,
 };
 

@@ -479,8 +479,7 @@ __u64 gmem_stats_lost(const struct gmem_stats *st)
 {
 	return st->v[GMEM_STAT_MAP_FULL] + st->v[GMEM_STAT_RACE_LOST] +
 	       st->v[GMEM_STAT_SCAN_DROPPED] + st->v[GMEM_STAT_SCAN_TRUNCATED] +
-	       st->v[GMEM_STAT_UNPIN_TRUNCATED] + st->v[GMEM_STAT_RECURSION_MISSED] +
-	       st->v[GMEM_STAT_REF_UNRECORDED];
+	       st->v[GMEM_STAT_UNPIN_TRUNCATED] + st->v[GMEM_STAT_RECURSION_MISSED];
 }
 
 const char *gmem_stat_name(enum gmem_stat which)
@@ -497,7 +496,8 @@ const char *gmem_stat_name(enum gmem_stat which)
 		[GMEM_STAT_UNPIN_TRUNCATED] = "lost_unpin_truncated",
 		[GMEM_STAT_STACK_LOST] = "stacks_lost",
 		[GMEM_STAT_RECURSION_MISSED] = "lost_recursion",
-		[GMEM_STAT_REF_UNRECORDED] = "lost_ref_unrecorded",
+		[GMEM_STAT_REF_UNRECORDED] = "refs_unrecorded",
+		[GMEM_STAT_REF_RECURSION_MISSED] = "refs_runs_missed",
 	};
 
 	return which < GMEM_STAT_NR ? names[which] : "?";

@@ -313,6 +313,39 @@ static struct json_object *json_files(const struct gmem_snapshot *s,
 	return arr;
 }
 
+/* The page_ref holders of folio f whose references the kernel confirms. */
+static struct json_object *json_ref_holders(const struct gmem_snapshot *s,
+					    const struct gmem_folio *f)
+{
+	struct json_object *arr;
+
+	if (!s->page_ref)
+		return NULL;
+	arr = json_object_new_array();
+	for (size_t i = 0; i < s->nr_ref_holders; i++) {
+		const struct gmem_ref_holder_entry *e = &s->ref_holders[i];
+		const struct gmem_stack *st;
+		struct json_object *j;
+
+		if (e->folio != f->addr || !e->shown_refs)
+			continue;
+		st = gmem_snapshot_find_stack(s, e->h.stack_id);
+		j = json_object_new_object();
+		json_object_object_add(j, "refs", jint(e->shown_refs));
+		json_object_object_add(j, "pid", jint(e->h.tgid));
+		json_object_object_add(j, "tid", jint(e->h.pid));
+		json_object_object_add(j, "comm", json_object_new_string(e->h.comm));
+		json_object_object_add(j, "cgroup_id", jint(e->h.cgroup_id));
+		json_object_object_add(j, "first_ref_age_ms",
+				       jint(age_ns(s, e->h.first_ns) / 1000000));
+		json_object_object_add(j, "api", json_object_new_string(
+						       gmem_api_name(st ? st->api : GMEM_API_OTHER)));
+		json_object_object_add(j, "stack", json_stack(st));
+		json_object_array_add(arr, j);
+	}
+	return arr;
+}
+
 static struct json_object *json_folios(const struct gmem_snapshot *s)
 {
 	struct json_object *arr = json_object_new_array();
@@ -360,6 +393,9 @@ static struct json_object *json_folios(const struct gmem_snapshot *s)
 		json_object_object_add(j, "extra_refs", f->extra_refs >= 0 ? jint(f->extra_refs) : NULL);
 		json_object_object_add(j, "unattributed_refs", f->extra_refs >= 0
 				       ? jint(gmem_folio_unattributed_refs(f)) : NULL);
+		json_object_object_add(j, "refs_attributed", s->page_ref && f->extra_refs >= 0
+				       ? jint(f->refs_attributed) : NULL);
+		json_object_object_add(j, "ref_holders", json_ref_holders(s, f));
 		json_object_array_add(arr, j);
 	}
 	return arr;
@@ -374,6 +410,7 @@ static int render_json(FILE *out, const struct gmem_snapshot *s,
 	json_object_object_add(root, "time_ns", jint(s->realtime_ns));
 	json_object_object_add(root, "kernel", json_object_new_string(o->kernel ? o->kernel : ""));
 	json_object_object_add(root, "tracking", json_object_new_boolean(s->tracking));
+	json_object_object_add(root, "page_ref", json_object_new_boolean(s->page_ref));
 	json_object_object_add(root, "scanned", json_object_new_boolean(s->scanned));
 	json_object_object_add(root, "complete", json_object_new_boolean(complete(s)));
 	json_object_object_add(root, "filter", json_filter(&s->filter));
@@ -451,11 +488,11 @@ static const char csv_folio_header[] =
 	"tracked_pid,tracked_tid,"
 	"tracked_comm,tracked_longterm,tracked_first_pin_age_ms,tracked_cgroup_id,tracked_api,"
 	"tracked_stack,kernel_refcount,kernel_mapcount,kernel_pins,kernel_order,untracked_pins,"
-	"extra_refs,unattributed_refs\n";
+	"extra_refs,unattributed_refs,refs_attributed,ref_holders\n";
 
 static void csv_snapshot_header(FILE *out)
 {
-	fputs("snapshot,time_ns,version,kernel,tracking,scanned,complete,filter_pid,"
+	fputs("snapshot,time_ns,version,kernel,tracking,page_ref,scanned,complete,filter_pid,"
 	      "filter_cgroup_id,sort", out);
 	for (int i = 0; i < GMEM_STAT_NR; i++)
 		fprintf(out, ",%s", gmem_stat_name(i));
@@ -481,6 +518,7 @@ static void csv_snapshot(FILE *out, const struct gmem_snapshot *s,
 	csv_u64(out, GMEM_ABI_VERSION);
 	gmem_csv_field(out, o->kernel ? o->kernel : "");
 	csv_bool(out, s->tracking);
+	csv_bool(out, s->page_ref);
 	csv_bool(out, s->scanned);
 	csv_bool(out, complete(s));
 	csv_opt(out, s->filter.pid, s->filter.pid);
@@ -615,6 +653,34 @@ static void csv_folio_kernel(FILE *out, const struct gmem_folio *f)
 	csv_u64(out, f->k.order);
 }
 
+/* JSON's ref_holders as one field, "pid:api:refs" separated by ';'
+ * (stacks only in JSON); empty without page_ref. */
+static void csv_ref_holders(FILE *out, const struct gmem_snapshot *s, const struct gmem_folio *f)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+	int n = 0;
+
+	if (!s->page_ref || !(m = open_memstream(&buf, &len))) {
+		gmem_csv_field(out, NULL);
+		return;
+	}
+	for (size_t i = 0; i < s->nr_ref_holders; i++) {
+		const struct gmem_ref_holder_entry *e = &s->ref_holders[i];
+		const struct gmem_stack *st;
+
+		if (e->folio != f->addr || !e->shown_refs)
+			continue;
+		st = gmem_snapshot_find_stack(s, e->h.stack_id);
+		fprintf(m, "%s%u:%s:%u", n++ ? ";" : "", e->h.tgid,
+			gmem_api_name(st ? st->api : GMEM_API_OTHER), e->shown_refs);
+	}
+	fclose(m);
+	gmem_csv_field(out, buf);
+	free(buf);
+}
+
 /* Every folio, as JSON lists them: -r limits only the tables. */
 static void csv_folios(FILE *out, const struct gmem_snapshot *s)
 {
@@ -634,6 +700,8 @@ static void csv_folios(FILE *out, const struct gmem_snapshot *s)
 		csv_opt(out, s->tracking && f->scanned, gmem_folio_untracked_pins(f));
 		csv_opt(out, f->extra_refs >= 0, f->extra_refs);
 		csv_opt(out, f->extra_refs >= 0, gmem_folio_unattributed_refs(f));
+		csv_opt(out, s->page_ref && f->extra_refs >= 0, f->refs_attributed);
+		csv_ref_holders(out, s, f);
 		fputc('\n', out);
 	}
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "lib/probe.h"
+#include "lib/refs.h"
 
 #include "lib/kallsyms.h"
 #include "lib/kconfig.h"
@@ -489,6 +490,33 @@ static void probe_page_ref(struct probe_ctx *c)
 	    outcome(res, sizeof(res), err, stage), dir, CONFIGS(c, "CONFIG_DEBUG_PAGE_REF"));
 }
 
+/* The refs object itself, as gmemtop would start it: all seven page_ref_*
+ * programs, or the reason extra references stay unattributed. */
+static void probe_ref_attribution(struct probe_ctx *c)
+{
+	struct gmem_ref_tracker *r = NULL;
+	bool quiet;
+	int err;
+
+	if (!gmem_refs_supported(&c->k)) {
+		add(c, false, false, "extra-reference attribution (refs)",
+		    "btf_trace_page_ref_mod not in BTF: no page_ref_* tracepoints, extra "
+		    "references are shown unattributed; %s", CONFIGS(c, "CONFIG_DEBUG_PAGE_REF"));
+		return;
+	}
+	quiet = gmem_log_set_quiet(true);
+	err = gmem_refs_start(&r, 0, 64, -1);
+	gmem_log_set_quiet(quiet);
+	gmem_refs_stop(r);
+	if (err)
+		add(c, false, false, "extra-reference attribution (refs)",
+		    "refs BPF object failed to load or attach: %s (%s)", strerror(-err),
+		    gmem_kernel_explain_errno(err));
+	else
+		add(c, false, true, "extra-reference attribution (refs)",
+		    "the seven page_ref_* programs loaded and attached");
+}
+
 static void probe_kvm_tracepoint(struct probe_ctx *c)
 {
 	const char *stage;
@@ -613,6 +641,7 @@ int gmem_probe_run(struct gmem_probe_report *r)
 	probe_mechanism(&c);
 	probe_lsm(&c);
 	probe_page_ref(&c);
+	probe_ref_attribution(&c);
 	probe_kvm_tracepoint(&c);
 	probe_dev_kvm(&c);
 	probe_guest_memfd(&c);

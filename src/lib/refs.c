@@ -39,7 +39,7 @@ int gmem_refs_start(struct gmem_ref_tracker **out, __u32 filter_tgid, __u32 max_
 	r->skel->rodata->filter_tgid = filter_tgid;
 	if (max_folios)
 		bpf_map__set_max_entries(r->skel->maps.folio_refs, max_folios);
-	err = bpf_map__reuse_fd(r->skel->maps.pin_stacks, stacks_fd);
+	err = stacks_fd >= 0 ? bpf_map__reuse_fd(r->skel->maps.pin_stacks, stacks_fd) : 0;
 	if (err) {
 		gmem_err("failed to share the stack map with the refs object: %s", strerror(-err));
 		goto fail;
@@ -65,7 +65,7 @@ int gmem_refs_read(struct gmem_ref_tracker *r, struct gmem_snapshot *s)
 	int fd = bpf_map__fd(r->skel->maps.folio_refs);
 	__u64 key, next, *prev = NULL;
 	struct gmem_folio_refs v;
-	struct gmem_stats st;
+	struct gmem_stats st = {};
 	int err;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
@@ -85,7 +85,9 @@ int gmem_refs_read(struct gmem_ref_tracker *r, struct gmem_snapshot *s)
 	err = gmem_bpf_sum_stats(bpf_map__fd(r->skel->maps.stats), &st);
 	if (err)
 		return err;
-	st.v[GMEM_STAT_RECURSION_MISSED] = gmem_bpf_recursion_misses(r->skel->skeleton);
+	/* kept apart from the pins' lost_recursion: a skipped run here loses
+	 * at most an attribution, never a count (the surplus stays exact) */
+	st.v[GMEM_STAT_REF_RECURSION_MISSED] = gmem_bpf_recursion_misses(r->skel->skeleton);
 	for (int i = 0; i < GMEM_STAT_NR; i++)
 		s->stats.v[i] += st.v[i];
 	return 0;

@@ -11,7 +11,8 @@ struct gmem_ref_tracker;
 /* Whether this kernel has the page_ref_* tracepoints (CONFIG_DEBUG_PAGE_REF). */
 bool gmem_refs_supported(const struct gmem_kernel *k);
 /* Loads and attaches refs.bpf.o, sharing the stack map 'stacks_fd' so that
- * stack ids mean the same as the pins object's; max_folios 0: default. */
+ * stack ids mean the same as the pins object's (-1: its own, for a trial);
+ * max_folios 0: default. */
 int gmem_refs_start(struct gmem_ref_tracker **out, __u32 filter_tgid, __u32 max_folios, int stacks_fd);
 /* Adds every recorded holder to 's', and the object's counters to s->stats. */
 int gmem_refs_read(struct gmem_ref_tracker *r, struct gmem_snapshot *s);

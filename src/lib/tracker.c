@@ -4,6 +4,7 @@
 #include "lib/bpfutil.h"
 #include "lib/kallsyms.h"
 #include "lib/log.h"
+#include "lib/refs.h"
 #include "lib/util.h"
 #include "pins.skel.h"
 
@@ -16,6 +17,7 @@
 
 struct gmem_tracker {
 	struct gmem_pins *skel;
+	struct gmem_ref_tracker *refs; /* NULL: no page_ref_* tracepoints */
 	struct gmem_kallsyms ksyms; /* for the unpin ranges and the stacks */
 	__u64 map_bytes;            /* folio_pins' kernel memory, read once */
 	/* entries found idle by the last read, removed by gmem_tracker_gc() */
@@ -216,6 +218,26 @@ fail:
 	return err;
 }
 
+/*
+ * Extra references are attributed where the kernel has the page_ref_*
+ * tracepoints; elsewhere each folio's surplus is shown unattributed, as it
+ * is when they fail to load (a warning says why).
+ */
+static void start_refs(struct gmem_tracker *t, const struct gmem_kernel *k,
+		       const struct gmem_tracker_opts *opts)
+{
+	if (opts->no_refs)
+		return;
+	if (!gmem_refs_supported(k)) {
+		gmem_debug("no page_ref_* tracepoints (CONFIG_DEBUG_PAGE_REF is not set): "
+			   "extra references are shown unattributed");
+		return;
+	}
+	if (gmem_refs_start(&t->refs, opts->filter_tgid, opts->max_ref_folios,
+			    bpf_map__fd(t->skel->maps.pin_stacks)))
+		gmem_warn("extra references are shown unattributed");
+}
+
 int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
 		       const struct gmem_tracker_opts *opts)
 {
@@ -226,7 +248,10 @@ int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
 	err = check_kernel(k);
 	if (err)
 		return err;
-	return start_programs(out, k, opts, NULL, &stage);
+	err = start_programs(out, k, opts, NULL, &stage);
+	if (!err)
+		start_refs(*out, k, opts);
+	return err;
 }
 
 static bool is_required(const char *func)
@@ -413,6 +438,19 @@ void gmem_tracker_gc(struct gmem_tracker *t, const struct gmem_snapshot *s)
 		bpf_map_delete_elem(fd, &e->key);
 	}
 	t->nr_idle = 0;
+	if (t->refs)
+		gmem_refs_gc(t->refs);
+}
+
+/* The page_ref holders, their stacks from the shared stack map. */
+static int read_ref_holders(struct gmem_tracker *t, struct gmem_snapshot *s)
+{
+	size_t first = s->nr_ref_holders;
+	int err = gmem_refs_read(t->refs, s);
+
+	for (size_t i = first; !err && i < s->nr_ref_holders; i++)
+		err = read_stack(t, s, s->ref_holders[i].h.stack_id);
+	return err;
 }
 
 int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
@@ -446,15 +484,17 @@ int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 	}
 	s->tracking = true;
 	err = gmem_bpf_sum_stats(bpf_map__fd(t->skel->maps.stats), &s->stats);
-	if (!err)
-		s->stats.v[GMEM_STAT_RECURSION_MISSED] = gmem_bpf_recursion_misses(t->skel->skeleton);
-	return err;
+	if (err)
+		return err;
+	s->stats.v[GMEM_STAT_RECURSION_MISSED] = gmem_bpf_recursion_misses(t->skel->skeleton);
+	return t->refs ? read_ref_holders(t, s) : 0;
 }
 
 void gmem_tracker_stop(struct gmem_tracker *t)
 {
 	if (!t)
 		return;
+	gmem_refs_stop(t->refs);
 	gmem_pins__destroy(t->skel);
 	gmem_kallsyms_free(&t->ksyms);
 	free(t->idle);

@@ -9,6 +9,8 @@
 struct gmem_tracker_opts {
 	__u32 max_folios;  /* folio_pins capacity (0: default) */
 	__u32 filter_tgid; /* only pins by this process (0: all) */
+	__u32 max_ref_folios; /* folio_refs capacity (0: default) */
+	bool no_refs;      /* do not attribute extra references (page_ref_*) */
 };
 
 struct gmem_tracker;
