@@ -28,6 +28,16 @@ struct {
 	__type(value, struct gmem_stats);
 } stats SEC(".maps");
 
+/* A map of kernel stacks (bpf_get_stackid).  The pins and refs objects
+ * each declare one named pin_stacks, and the loader makes them one map. */
+#define GMEM_STACK_MAP(name)                                                 \
+	struct {                                                             \
+		__uint(type, BPF_MAP_TYPE_STACK_TRACE);                      \
+		__uint(max_entries, GMEM_DEFAULT_MAX_STACKS);                \
+		__uint(key_size, sizeof(__u32));                             \
+		__uint(value_size, GMEM_MAX_STACK_DEPTH * sizeof(__u64));    \
+	} name SEC(".maps")
+
 static __always_inline void stat_add(enum gmem_stat which, __u64 n)
 {
 	__u32 zero = 0;

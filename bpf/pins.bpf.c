@@ -33,12 +33,7 @@ struct {
 } folio_pins SEC(".maps");
 
 /* Kernel stacks of first pins: who pinned, through which API. */
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, GMEM_DEFAULT_MAX_STACKS);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, GMEM_MAX_STACK_DEPTH * sizeof(__u64));
-} pin_stacks SEC(".maps");
+GMEM_STACK_MAP(pin_stacks);
 
 /* A guest folio not yet in folio_pins, or NULL for foreign memory. */
 static __always_inline struct address_space *guest_mapping(struct folio *folio)

@@ -31,12 +31,7 @@ struct {
 
 /* The pins object's stack map, shared by the loader (bpf_map__reuse_fd),
  * so that one stack id means one stack in both. */
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, GMEM_DEFAULT_MAX_STACKS);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, GMEM_MAX_STACK_DEPTH * sizeof(__u64));
-} pin_stacks SEC(".maps");
+GMEM_STACK_MAP(pin_stacks);
 
 #define PIN_BIAS GMEM_GUP_PIN_COUNTING_BIAS
 

@@ -15,21 +15,8 @@
 	skip "no vDPA simulator (needs CONFIG_VDPA_SIM, CONFIG_VDPA_SIM_NET)"
 [ "$(cat /sys/module/vdpa_sim/parameters/use_va)" = N ] ||
 	skip "vdpa_sim.use_va=Y: the simulator maps virtual addresses and pins nothing (boot with vdpa_sim.use_va=0)"
-N=30
 start_pinner 8
 start_gmemtop
-if ! pinner_try pin-vdpa 50 $N; then
-	case "$REPLY" in
-	*CONFIG_VDPA_SIM_NET*) skip "$REPLY" ;;
-	*) fail "pin-vdpa: $REPLY" ;;
-	esac
-fi
-fresh_snapshot "$T/snap.json"
-check_pins $N "$T/snap.json" || fail "vhost-vdpa: counts differ"
-check_api "$T/snap.json" vhost-vdpa "vhost_vdpa_(pa_map|process_iotlb)" || fail "vhost-vdpa: attribution"
-pinner unpin-vdpa
-fresh_snapshot "$T/snap.json"
-check_pins 0 "$T/snap.json" || fail "vhost-vdpa: pins remain after VHOST_IOTLB_INVALIDATE"
-got=$(jq -r '"\(.stats.pins - .stats.unpins) \(.stats.unpins_untracked)"' "$T/snap.json")
-[ "$got" = "0 0" ] || fail "pins-unpins / unpins_untracked = '$got'"
+device_pin_cycle pin-vdpa unpin-vdpa 50 30 vhost-vdpa "vhost_vdpa_(pa_map|process_iotlb)" \
+	CONFIG_VDPA_SIM_NET
 echo "PASS: vhost-vdpa IOTLB pins of guest memory counted, attributed to vhost-vdpa, released"

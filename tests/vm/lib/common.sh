@@ -195,3 +195,26 @@ check_api() {
 	[ "$got" = "$api" ] || { echo "mismatch: process apis '$got', expected '$api'"; return 1; }
 	info "pins attributed to pid $PINNER_PID, api $api, stack through /$re/"
 }
+
+# device_pin_cycle PIN_CMD UNPIN_CMD OFFSET N API STACK_REGEX SKIP_PATTERN:
+# pin N pages at OFFSET through a device path of gmem-pinner, check the
+# counts against the kernel's and the attribution, release, check 0.  A
+# failure to pin whose message matches SKIP_PATTERN (the missing CONFIG_)
+# skips the test.
+device_pin_cycle() {
+	local pin=$1 unpin=$2 off=$3 n=$4 api=$5 re=$6 skip_on=$7 got
+	if ! pinner_try "$pin" "$off" "$n"; then
+		case "$REPLY" in
+		*$skip_on*) skip "$REPLY" ;;
+		*) fail "$pin: $REPLY" ;;
+		esac
+	fi
+	fresh_snapshot "$T/snap.json"
+	check_pins "$n" "$T/snap.json" || fail "$api: counts differ"
+	check_api "$T/snap.json" "$api" "$re" || fail "$api: attribution"
+	pinner "$unpin"
+	fresh_snapshot "$T/snap.json"
+	check_pins 0 "$T/snap.json" || fail "$api: pins remain after $unpin"
+	got=$(jq -r '"\(.stats.pins - .stats.unpins) \(.stats.unpins_untracked)"' "$T/snap.json")
+	[ "$got" = "0 0" ] || fail "pins-unpins / unpins_untracked = '$got'"
+}
