@@ -618,6 +618,23 @@ static void probe_gup_test(struct probe_ctx *c)
 	    CONFIGS(c, "CONFIG_GUP_TEST"));
 }
 
+/*
+ * memfd_pin_folios() pins through try_grab_folio(), so fexit/try_grab_folio
+ * counts its pins and the stack names the API; it accepts only shmem and
+ * hugetlbfs files (mm/gup.c returns -EINVAL for others), so it can pin a
+ * memslot's shared backing but never a guest_memfd folio.
+ */
+static void probe_memfd_pin_folios(struct probe_ctx *c)
+{
+	bool ok = gmem_kernel_has_func(&c->k, "memfd_pin_folios");
+
+	add(c, false, ok, "memfd_pin_folios()",
+	    "%s; pins counted by fexit/try_grab_folio, named memfd_pin_folios by stack; "
+	    "shmem and hugetlbfs files only, never guest_memfd; users: %s",
+	    ok ? "memfd_pin_folios() in BTF" : "memfd_pin_folios() not in BTF (Linux 6.11+)",
+	    CONFIGS(c, "CONFIG_UDMABUF", "CONFIG_IOMMUFD"));
+}
+
 /* ---- all of it ---- */
 
 int gmem_probe_run(struct gmem_probe_report *r)
@@ -647,6 +664,7 @@ int gmem_probe_run(struct gmem_probe_report *r)
 	probe_guest_memfd(&c);
 	probe_sw_protected(&c);
 	probe_gup_test(&c);
+	probe_memfd_pin_folios(&c);
 
 	if (c.vm_fd >= 0)
 		close(c.vm_fd);
