@@ -93,7 +93,32 @@ int gmem_refs_read(struct gmem_ref_tracker *r, struct gmem_snapshot *s)
 	return 0;
 }
 
-void gmem_refs_gc(struct gmem_ref_tracker *r)
+/*
+ * Does the kernel, as of snapshot 's', hold no extra reference on this
+ * folio?  Then every holder recorded for it is stale: someone else
+ * released its references (a release is matched only to the releasing
+ * process's own holders).
+ */
+static bool surplus_gone(const struct gmem_snapshot *s, __u64 folio,
+			 const struct gmem_folio_refs *v)
+{
+	const struct gmem_file *file;
+
+	if (!s->scanned)
+		return false;
+	/* a reference taken since the snapshot began is not in it */
+	for (int i = 0; i < GMEM_REF_HOLDERS; i++)
+		if (v->holder[i].refs && v->holder[i].last_ns >= s->time_ns)
+			return false;
+	for (size_t i = 0; i < s->nr_folios; i++)
+		if (s->folios[i].addr == folio)
+			return s->folios[i].extra_refs == 0;
+	/* not reported by a complete walk of its file: nothing extra */
+	file = gmem_snapshot_find_file(s, v->dev, v->ino);
+	return file && file->scanned && !file->truncated;
+}
+
+void gmem_refs_gc(struct gmem_ref_tracker *r, const struct gmem_snapshot *s)
 {
 	int fd = bpf_map__fd(r->skel->maps.folio_refs);
 	__u64 key, next, *prev = NULL, *idle = NULL;
@@ -110,7 +135,7 @@ void gmem_refs_gc(struct gmem_ref_tracker *r)
 			continue;
 		for (int i = 0; i < GMEM_REF_HOLDERS; i++)
 			held |= v.holder[i].refs != 0;
-		if (held)
+		if (held && !surplus_gone(s, key, &v))
 			continue;
 		if (nr == cap) {
 			__u64 *n = realloc(idle, (cap = cap ? cap * 2 : 256) * sizeof(*n));
@@ -121,9 +146,8 @@ void gmem_refs_gc(struct gmem_ref_tracker *r)
 		}
 		idle[nr++] = key;
 	}
-	/* a reference taken between the walk and the delete is lost with its
-	 * entry: the window is one syscall, and the kernel's surplus still
-	 * shows it, as unattributed */
+	/* a reference taken between the snapshot and the delete loses its
+	 * holder: the kernel's surplus still shows it, as unattributed */
 	for (size_t i = 0; i < nr; i++)
 		bpf_map_delete_elem(fd, &idle[i]);
 	free(idle);

@@ -16,8 +16,9 @@ bool gmem_refs_supported(const struct gmem_kernel *k);
 int gmem_refs_start(struct gmem_ref_tracker **out, __u32 filter_tgid, __u32 max_folios, int stacks_fd);
 /* Adds every recorded holder to 's', and the object's counters to s->stats. */
 int gmem_refs_read(struct gmem_ref_tracker *r, struct gmem_snapshot *s);
-/* Forget folios none of whose holders holds a reference any more. */
-void gmem_refs_gc(struct gmem_ref_tracker *r);
+/* Forget folios none of whose holders holds a reference any more, or on
+ * which the finished snapshot 's' shows the kernel holds nothing extra. */
+void gmem_refs_gc(struct gmem_ref_tracker *r, const struct gmem_snapshot *s);
 void gmem_refs_stop(struct gmem_ref_tracker *r);
 
 #endif

@@ -439,7 +439,7 @@ void gmem_tracker_gc(struct gmem_tracker *t, const struct gmem_snapshot *s)
 	}
 	t->nr_idle = 0;
 	if (t->refs)
-		gmem_refs_gc(t->refs);
+		gmem_refs_gc(t->refs, s);
 }
 
 /* The page_ref holders, their stacks from the shared stack map. */
