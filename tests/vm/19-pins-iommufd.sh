@@ -7,7 +7,7 @@
 # by unpin_user_page_range_dirty_lock) takes them back to 0.
 . "$(dirname "$0")/lib/common.sh"
 
-[ -c /dev/iommu ] || skip "no /dev/iommu (needs CONFIG_IOMMUFD)"
+[ -c /dev/iommu ] || skip "no /dev/iommu (needs CONFIG_IOMMUFD built in or its module loaded, and CONFIG_IOMMUFD_TEST for the mock)"
 start_pinner 8
 start_gmemtop
 device_pin_cycle pin-iommufd unpin-iommufd 20 40 iommufd "pfn_reader_|iopt_" MOCK_DOMAIN
