@@ -152,28 +152,51 @@ static void table_files(FILE *out, const struct gmem_snapshot *s,
 		fprintf(out, "%-8s  (no guest_memfd files)\n", "-");
 }
 
+/* "pid:api:refs" of each page_ref holder the kernel's surplus confirms,
+ * separated by 'sep' (table and CSV). */
+static void print_ref_holders(FILE *out, const struct gmem_snapshot *s,
+			      const struct gmem_folio *f, const char *sep)
+{
+	int n = 0;
+
+	for (size_t i = 0; s->page_ref && i < s->nr_ref_holders; i++) {
+		const struct gmem_ref_holder_entry *e = &s->ref_holders[i];
+		const struct gmem_stack *st;
+
+		if (e->folio != f->addr || !e->shown_refs)
+			continue;
+		st = gmem_snapshot_find_stack(s, e->h.stack_id);
+		fprintf(out, "%s%u:%s:%u", n++ ? sep : "", e->h.tgid,
+			gmem_api_name(st ? st->api : GMEM_API_OTHER), e->shown_refs);
+	}
+}
+
 static void table_folios(FILE *out, const struct gmem_snapshot *s,
 			 const struct gmem_render_opts *o)
 {
 	size_t shown = 0;
 
-	fprintf(out, "\nFOLIOS\n%-18s %8s %8s %6s %6s %8s  %-16s %8s %6s %7s\n", "FOLIO", "INODE",
-		"INDEX", "PINS", "GETS", "PID", "COMM", "K_REFS", "K_PINS", "K_EXTRA");
+	fprintf(out, "\nFOLIOS\n%-18s %8s %8s %6s %6s %8s  %-16s %-10s %8s %6s %7s  %s\n", "FOLIO",
+		"INODE", "INDEX", "PINS", "GETS", "PID", "COMM", "API", "K_REFS", "K_PINS", "K_EXTRA",
+		s->page_ref ? "REF HOLDERS (PID:API:REFS)" : "");
 	for (size_t i = 0; i < s->nr_folios && !limit(o, shown); i++) {
 		const struct gmem_folio *f = &s->folios[i];
 
 		shown++;
-		fprintf(out, "0x%016llx %8llu %8llu %6u %6u %8u  %-16s ", f->addr,
+		fprintf(out, "0x%016llx %8llu %8llu %6u %6u %8u  %-16s %-10s ", f->addr,
 			f->ino, f->index, gmem_folio_tracked_pins(f), f->gets_held,
-			f->tracked ? f->t.tgid : 0, f->tracked ? f->t.comm : "-");
+			f->tracked ? f->t.tgid : 0, f->tracked ? f->t.comm : "-",
+			f->tracked ? gmem_api_name(gmem_folio_api(s, f)) : "-");
 		if (f->scanned)
 			fprintf(out, "%8d %6u ", f->k.refcount, f->k.pins);
 		else
 			fprintf(out, "%8s %6s ", "-", "-");
 		if (f->extra_refs >= 0)
-			fprintf(out, "%7d\n", f->extra_refs);
+			fprintf(out, "%7d  ", f->extra_refs);
 		else
-			fprintf(out, "%7s\n", "-");
+			fprintf(out, "%7s  ", "-");
+		print_ref_holders(out, s, f, ",");
+		fputc('\n', out);
 	}
 }
 
@@ -660,22 +683,12 @@ static void csv_ref_holders(FILE *out, const struct gmem_snapshot *s, const stru
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m;
-	int n = 0;
 
 	if (!s->page_ref || !(m = open_memstream(&buf, &len))) {
 		gmem_csv_field(out, NULL);
 		return;
 	}
-	for (size_t i = 0; i < s->nr_ref_holders; i++) {
-		const struct gmem_ref_holder_entry *e = &s->ref_holders[i];
-		const struct gmem_stack *st;
-
-		if (e->folio != f->addr || !e->shown_refs)
-			continue;
-		st = gmem_snapshot_find_stack(s, e->h.stack_id);
-		fprintf(m, "%s%u:%s:%u", n++ ? ";" : "", e->h.tgid,
-			gmem_api_name(st ? st->api : GMEM_API_OTHER), e->shown_refs);
-	}
+	print_ref_holders(m, s, f, ";");
 	fclose(m);
 	gmem_csv_field(out, buf);
 	free(buf);
