@@ -519,8 +519,9 @@ int BPF_PROG(folio_add_pins_entry, struct folio *folio, unsigned int pins)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 seen = 0;
 
-	if (guest_mapping(folio))
-		bpf_map_update_elem(&in_folio_add_pins, &id, &seen, BPF_ANY);
+	/* a task not marked would go uncounted if try_grab_folio() was inlined */
+	if (guest_mapping(folio) && bpf_map_update_elem(&in_folio_add_pins, &id, &seen, BPF_ANY))
+		stat_add(GMEM_STAT_MAP_FULL, pins);
 	return 0;
 }
 
