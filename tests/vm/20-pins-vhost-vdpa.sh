@@ -9,7 +9,7 @@
 # page) takes them back to 0.
 . "$(dirname "$0")/lib/common.sh"
 
-[ -d /sys/bus/vdpa ] || skip "no vDPA bus (needs CONFIG_VDPA)"
+[ -d /sys/bus/vdpa ] || skip "no vDPA bus (needs CONFIG_VDPA built in or loaded)"
 [ -d /sys/bus/vdpa/drivers/vhost_vdpa ] || skip "no vhost_vdpa driver (needs CONFIG_VHOST_VDPA)"
 [ -r /sys/module/vdpa_sim/parameters/use_va ] ||
 	skip "no vDPA simulator (needs CONFIG_VDPA_SIM, CONFIG_VDPA_SIM_NET)"
