@@ -42,8 +42,10 @@ static const char usage_text[] =
 	"      --scan-only      no tracking: only the kernel's own counts\n"
 	"      --no-scan        no kernel scan: only tracked pins\n"
 	"      --max-folios N   capacity of the tracked-folio map (default %u)\n"
-	"      --max-ref-folios N  capacity of the extra-reference map (page_ref_*\n"
-	"                       tracepoints; default %u)\n"
+	"      --refs           attribute extra references to their holders with the\n"
+	"                       page_ref_* tracepoints (CONFIG_DEBUG_PAGE_REF; every\n"
+	"                       refcount change in the system pays for it)\n"
+	"      --max-ref-folios N  capacity of the --refs map (default %u)\n"
 	"      --scan-buffer B  bytes of ring buffer for the kernel scan (default %u)\n"
 	"      --probe          list what this kernel offers gmem-tools, and why not\n"
 	"  -v, --verbose        more messages (twice: libbpf's too)\n"
@@ -54,7 +56,7 @@ static const char usage_text[] =
 	"kernel lacks a needed feature (--probe: a required one), 64 usage.\n";
 
 struct options {
-	bool batch, scan_only, no_scan, folios, probe;
+	bool batch, scan_only, no_scan, folios, probe, refs;
 	struct gmem_render_opts render;
 	struct gmem_filter filter;
 	enum gmem_sort sort;
@@ -96,7 +98,7 @@ static int parse_cgroup(const char *arg, __u64 *id)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_SCAN_ONLY = 256, OPT_NO_SCAN, OPT_MAX_FOLIOS, OPT_SCAN_BUFFER, OPT_PROBE,
-	       OPT_MAX_REF_FOLIOS };
+	       OPT_MAX_REF_FOLIOS, OPT_REFS };
 	static const struct option longopts[] = {
 		{ "batch", no_argument, NULL, 'b' },
 		{ "output", required_argument, NULL, 'o' },
@@ -112,6 +114,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-ref-folios", required_argument, NULL, OPT_MAX_REF_FOLIOS },
 		{ "scan-buffer", required_argument, NULL, OPT_SCAN_BUFFER },
 		{ "probe", no_argument, NULL, OPT_PROBE },
+		{ "refs", no_argument, NULL, OPT_REFS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -131,6 +134,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_SCAN_ONLY: o->scan_only = true; break;
 		case OPT_NO_SCAN: o->no_scan = true; break;
 		case OPT_PROBE: o->probe = true; break;
+		case OPT_REFS: o->refs = true; break;
 		case 'o':
 			if (gmem_parse_format(optarg, &o->render.fmt))
 				return usage_error("unknown output format '%s' (table, json, csv)",
@@ -279,6 +283,7 @@ int main(int argc, char **argv)
 	topts.filter_tgid = sopts.filter_tgid = o.filter.pid;
 	topts.max_folios = o.max_folios;
 	topts.max_ref_folios = o.max_ref_folios;
+	topts.refs = o.refs;
 	sopts.ringbuf_bytes = o.scan_buffer;
 	if (!o.scan_only && (err = gmem_tracker_start(&tracker, &kernel, &topts))) {
 		ret = exit_code_for(err);

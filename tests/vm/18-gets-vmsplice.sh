@@ -10,7 +10,7 @@
 
 N=24
 start_pinner 8
-start_gmemtop
+start_gmemtop --refs
 pinner vmsplice 100 $N
 fresh_snapshot "$T/held.json"
 sel="[.folios[] | select(.ino == $GMEM_INO and (.extra_refs // 0) > 0)]"
@@ -27,8 +27,8 @@ got=$(jq -r ".files[] | select(.ino == $GMEM_INO) | \"\(.kernel.extra_refs) \(.u
 [ "$got" = "$N 0" ] || fail "file extra_refs/unattributed_refs = '$got', expected '$N 0'"
 info "vmsplice of $N pages: $N references held, each attributed to the pinner (api vmsplice)"
 
-# With the page_ref_* tracepoints (CONFIG_DEBUG_PAGE_REF, testkernel) the
-# same references are attributed a second, independent way: as reference
+# With --refs and the page_ref_* tracepoints (CONFIG_DEBUG_PAGE_REF,
+# testkernel) the same references are attributed a second, independent way: as reference
 # holders seen taking them, each folio's one holder the pinner, api vmsplice.
 has_page_ref=$(gmemtop --probe -j 2>/dev/null |
 	jq -r '.features[] | select(.feature | startswith("tp_btf/page_ref")) | .available')

@@ -1,6 +1,6 @@
 #!/bin/sh
 # page_ref attribution with its folio map shrunk to 4 entries
-# (--max-ref-folios 4; CONFIG_DEBUG_PAGE_REF, testkernel): vmsplice takes
+# (--refs --max-ref-folios 4; CONFIG_DEBUG_PAGE_REF, testkernel): vmsplice takes
 # one reference on each of 24 guest folios; 4 are attributed to the pinner,
 # the other 20 are counted as refs_unrecorded, never silently dropped, and
 # the kernel's surplus still shows all 24.
@@ -11,7 +11,7 @@ gmemtop --probe -j 2>/dev/null |
 	skip "no page_ref_* tracepoints to attribute references with (needs CONFIG_DEBUG_PAGE_REF)"
 N=24
 start_pinner 8
-start_gmemtop --max-ref-folios 4
+start_gmemtop --refs --max-ref-folios 4
 pinner vmsplice 100 $N
 fresh_snapshot "$T/held.json"
 sel="[.folios[] | select(.ino == $GMEM_INO and (.extra_refs // 0) > 0)]"
