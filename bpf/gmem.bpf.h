@@ -28,6 +28,16 @@ struct {
 	__type(value, struct gmem_stats);
 } stats SEC(".maps");
 
+/* A map of kernel stacks (bpf_get_stackid).  The pins and refs objects
+ * each declare one named pin_stacks, and the loader makes them one map. */
+#define GMEM_STACK_MAP(name)                                                 \
+	struct {                                                             \
+		__uint(type, BPF_MAP_TYPE_STACK_TRACE);                      \
+		__uint(max_entries, GMEM_DEFAULT_MAX_STACKS);                \
+		__uint(key_size, sizeof(__u32));                             \
+		__uint(value_size, GMEM_MAX_STACK_DEPTH * sizeof(__u64));    \
+	} name SEC(".maps")
+
 static __always_inline void stat_add(enum gmem_stat which, __u64 n)
 {
 	__u32 zero = 0;
@@ -82,6 +92,52 @@ static __always_inline __u32 folio_order(struct folio *folio)
 		return 0;
 	bpf_core_read(&flags1, sizeof(flags1), &folio->_flags_1);
 	return flags1 & 0xff;
+}
+
+/*
+ * page -> folio.  A tail page has bit 0 set in its first word, which was
+ * page->compound_head and became page->compound_info in 7.x.  The rest of
+ * the word is the head page's address, or (the later "compound_info mask"
+ * series, when sizeof(struct page) is a power of two) a mask that turns the
+ * tail's address into the head's.  A head pointer lies at most a maximal
+ * folio's worth of struct pages below the tail; a mask does not.
+ */
+struct page___compound_head {
+	unsigned long compound_head;
+} __attribute__((preserve_access_index));
+struct page___compound_info {
+	unsigned long compound_info;
+} __attribute__((preserve_access_index));
+
+#define MAX_FOLIO_PAGES_SPAN ((1ul << 18) * 64)
+
+static __always_inline __u64 page_folio_addr(__u64 page)
+{
+	unsigned long info;
+
+	if (bpf_core_field_exists(struct page___compound_info, compound_info))
+		info = BPF_CORE_READ((struct page___compound_info *)page, compound_info);
+	else
+		info = BPF_CORE_READ((struct page___compound_head *)page, compound_head);
+	if (!(info & 1))
+		return page;
+	if (info - 1 <= page && page - (info - 1) < MAX_FOLIO_PAGES_SPAN)
+		return info - 1;
+	return page & info;
+}
+
+/*
+ * Argument i of a traced function as a plain number.  The verifier keeps
+ * pointer arguments typed, and a typed pointer may not be passed to a
+ * global function or mixed with arithmetic; a copy made by a helper is
+ * just a value.
+ */
+static __always_inline __u64 arg_value(unsigned long long *ctx, int i)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &ctx[i]);
+	return v;
 }
 
 #endif /* GMEM_BPF_H */

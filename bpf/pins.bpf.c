@@ -33,12 +33,7 @@ struct {
 } folio_pins SEC(".maps");
 
 /* Kernel stacks of first pins: who pinned, through which API. */
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, GMEM_DEFAULT_MAX_STACKS);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, GMEM_MAX_STACK_DEPTH * sizeof(__u64));
-} pin_stacks SEC(".maps");
+GMEM_STACK_MAP(pin_stacks);
 
 /* A guest folio not yet in folio_pins, or NULL for foreign memory. */
 static __always_inline struct address_space *guest_mapping(struct folio *folio)
@@ -170,20 +165,6 @@ const volatile __u64 unpin_text_end[GMEM_UNPIN_NR] = {};
 /* The longest array an unpin call may pass that we walk (bpf_loop's cap). */
 #define UNPIN_WALK_MAX (1u << 23)
 #define UNPIN_STACK_DEPTH 6
-
-/*
- * Argument i of a traced function as a plain number.  The verifier keeps
- * pointer arguments typed, and a typed pointer may not be passed to a
- * global function or mixed with arithmetic; a copy made by a helper is
- * just a value.
- */
-static __always_inline __u64 arg_value(unsigned long long *ctx, int i)
-{
-	__u64 v = 0;
-
-	bpf_probe_read_kernel(&v, sizeof(v), &ctx[i]);
-	return v;
-}
 
 /* maybe_guest() for a typed folio argument: no helper call to launder it. */
 static __always_inline bool maybe_guest_typed(struct folio *folio)
@@ -318,38 +299,6 @@ static __always_inline void folio_unget(unsigned long long *ctx, struct folio *f
 	v = bpf_map_lookup_elem(&folio_pins, &addr);
 	if (v)
 		counter_take(addr, v, &v->gets, refs);
-}
-
-/*
- * page -> folio.  A tail page has bit 0 set in its first word, which was
- * page->compound_head and became page->compound_info in 7.x.  The rest of
- * the word is the head page's address, or (the later "compound_info mask"
- * series, when sizeof(struct page) is a power of two) a mask that turns the
- * tail's address into the head's.  A head pointer lies at most a maximal
- * folio's worth of struct pages below the tail; a mask does not.
- */
-struct page___compound_head {
-	unsigned long compound_head;
-} __attribute__((preserve_access_index));
-struct page___compound_info {
-	unsigned long compound_info;
-} __attribute__((preserve_access_index));
-
-#define MAX_FOLIO_PAGES_SPAN ((1ul << 18) * 64)
-
-static __always_inline __u64 page_folio_addr(__u64 page)
-{
-	unsigned long info;
-
-	if (bpf_core_field_exists(struct page___compound_info, compound_info))
-		info = BPF_CORE_READ((struct page___compound_info *)page, compound_info);
-	else
-		info = BPF_CORE_READ((struct page___compound_head *)page, compound_head);
-	if (!(info & 1))
-		return page;
-	if (info - 1 <= page && page - (info - 1) < MAX_FOLIO_PAGES_SPAN)
-		return info - 1;
-	return page & info;
 }
 
 enum unpin_array { ARRAY_PAGES, ARRAY_FOLIOS, ARRAY_PAGE_RANGE };
@@ -529,5 +478,72 @@ SEC("fentry/unpin_folios")
 int BPF_PROG(unpin_folios_entry, struct folio **folios, unsigned long nfolios)
 {
 	unpin_array(ctx, GMEM_UNPIN_FOLIOS, nfolios, ARRAY_FOLIOS);
+	return 0;
+}
+
+/*
+ * folio_add_pin() (fs/direct-io.c: a page shared by several blocks of one
+ * legacy direct I/O) adds a pin to an already pinned folio by hand, without
+ * try_grab_folio(): count it here.
+ */
+SEC("fentry/folio_add_pin")
+int BPF_PROG(folio_add_pin_entry, struct folio *folio)
+{
+	folio_grab(ctx, folio, 1, foll_pin, GMEM_PIN_F_SLOW);
+	return 0;
+}
+
+/*
+ * folio_add_pins() (iommufd's file mappings) calls try_grab_folio(), which
+ * fexit/try_grab_folio counts, unless the compiler inlined that call (both
+ * live in mm/gup.c).  So: mark the task on entry, let the marker below note
+ * that try_grab_folio() was seen, and count at exit only if it was not.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);   /* pid_tgid */
+	__type(value, __u32); /* 1: try_grab_folio() counted the pins */
+} in_folio_add_pins SEC(".maps");
+
+SEC("fentry/folio_add_pins")
+int BPF_PROG(folio_add_pins_entry, struct folio *folio, unsigned int pins)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 seen = 0;
+
+	/* a task not marked would go uncounted if try_grab_folio() was inlined */
+	if (guest_mapping(folio) && bpf_map_update_elem(&in_folio_add_pins, &id, &seen, BPF_ANY))
+		stat_add(GMEM_STAT_MAP_FULL, pins);
+	return 0;
+}
+
+SEC("fexit/try_grab_folio")
+int BPF_PROG(try_grab_folio_in_add_pins, struct folio *folio, int refs, unsigned int flags,
+	     int ret)
+{
+	__u64 id;
+	__u32 *seen;
+
+	if (ret || !guest_mapping(folio))
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	seen = bpf_map_lookup_elem(&in_folio_add_pins, &id);
+	if (seen)
+		*seen = 1;
+	return 0;
+}
+
+SEC("fexit/folio_add_pins")
+int BPF_PROG(folio_add_pins_exit, struct folio *folio, unsigned int pins, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 *seen = bpf_map_lookup_elem(&in_folio_add_pins, &id);
+
+	if (!seen)
+		return 0;
+	if (!*seen && ret == 0)
+		folio_grab(ctx, folio, pins, foll_pin, GMEM_PIN_F_SLOW);
+	bpf_map_delete_elem(&in_folio_add_pins, &id);
 	return 0;
 }

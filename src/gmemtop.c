@@ -42,6 +42,10 @@ static const char usage_text[] =
 	"      --scan-only      no tracking: only the kernel's own counts\n"
 	"      --no-scan        no kernel scan: only tracked pins\n"
 	"      --max-folios N   capacity of the tracked-folio map (default %u)\n"
+	"      --refs           attribute extra references to their holders with the\n"
+	"                       page_ref_* tracepoints (CONFIG_DEBUG_PAGE_REF; every\n"
+	"                       refcount change in the system pays for it)\n"
+	"      --max-ref-folios N  capacity of the --refs map (default %u)\n"
 	"      --scan-buffer B  bytes of ring buffer for the kernel scan (default %u)\n"
 	"      --probe          list what this kernel offers gmem-tools, and why not\n"
 	"  -v, --verbose        more messages (twice: libbpf's too)\n"
@@ -52,11 +56,12 @@ static const char usage_text[] =
 	"kernel lacks a needed feature (--probe: a required one), 64 usage.\n";
 
 struct options {
-	bool batch, scan_only, no_scan, folios, probe;
+	bool batch, scan_only, no_scan, folios, probe, refs;
 	struct gmem_render_opts render;
 	struct gmem_filter filter;
 	enum gmem_sort sort;
 	__u32 max_folios;
+	__u32 max_ref_folios;
 	__u32 scan_buffer;
 	double interval;
 	long count;
@@ -92,7 +97,8 @@ static int parse_cgroup(const char *arg, __u64 *id)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-	enum { OPT_SCAN_ONLY = 256, OPT_NO_SCAN, OPT_MAX_FOLIOS, OPT_SCAN_BUFFER, OPT_PROBE };
+	enum { OPT_SCAN_ONLY = 256, OPT_NO_SCAN, OPT_MAX_FOLIOS, OPT_SCAN_BUFFER, OPT_PROBE,
+	       OPT_MAX_REF_FOLIOS, OPT_REFS };
 	static const struct option longopts[] = {
 		{ "batch", no_argument, NULL, 'b' },
 		{ "output", required_argument, NULL, 'o' },
@@ -105,8 +111,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "scan-only", no_argument, NULL, OPT_SCAN_ONLY },
 		{ "no-scan", no_argument, NULL, OPT_NO_SCAN },
 		{ "max-folios", required_argument, NULL, OPT_MAX_FOLIOS },
+		{ "max-ref-folios", required_argument, NULL, OPT_MAX_REF_FOLIOS },
 		{ "scan-buffer", required_argument, NULL, OPT_SCAN_BUFFER },
 		{ "probe", no_argument, NULL, OPT_PROBE },
+		{ "refs", no_argument, NULL, OPT_REFS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -126,6 +134,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_SCAN_ONLY: o->scan_only = true; break;
 		case OPT_NO_SCAN: o->no_scan = true; break;
 		case OPT_PROBE: o->probe = true; break;
+		case OPT_REFS: o->refs = true; break;
 		case 'o':
 			if (gmem_parse_format(optarg, &o->render.fmt))
 				return usage_error("unknown output format '%s' (table, json, csv)",
@@ -155,6 +164,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return usage_error("bad --max-folios '%s' (1 to 67108864)", optarg);
 			o->max_folios = (__u32)v;
 			break;
+		case OPT_MAX_REF_FOLIOS:
+			if (gmem_parse_u64(optarg, 1, 1u << 26, &v))
+				return usage_error("bad --max-ref-folios '%s' (1 to 67108864)", optarg);
+			o->max_ref_folios = (__u32)v;
+			break;
 		case OPT_SCAN_BUFFER:
 			/* a ring buffer: a power of two, at least a page */
 			if (gmem_parse_u64(optarg, 4096, 1u << 30, &v) || (v & (v - 1)))
@@ -163,7 +177,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->scan_buffer = (__u32)v;
 			break;
 		case 'h':
-			printf(usage_text, GMEM_DEFAULT_MAX_FOLIOS, GMEM_DEFAULT_SCAN_RINGBUF);
+			printf(usage_text, GMEM_DEFAULT_MAX_FOLIOS, GMEM_DEFAULT_MAX_REF_FOLIOS,
+			       GMEM_DEFAULT_SCAN_RINGBUF);
 			exit(0);
 		default: /* getopt said what was wrong */
 			fprintf(stderr, "Try 'gmemtop --help'.\n");
@@ -267,6 +282,8 @@ int main(int argc, char **argv)
 	o.render.kernel = kernel.release;
 	topts.filter_tgid = sopts.filter_tgid = o.filter.pid;
 	topts.max_folios = o.max_folios;
+	topts.max_ref_folios = o.max_ref_folios;
+	topts.refs = o.refs;
 	sopts.ringbuf_bytes = o.scan_buffer;
 	if (!o.scan_only && (err = gmem_tracker_start(&tracker, &kernel, &topts))) {
 		ret = exit_code_for(err);

@@ -113,6 +113,14 @@ enum gmem_stat {
 	 * preemptible, so another task's pin or unpin can land meanwhile);
 	 * filled in by userspace from bpf_prog_info.recursion_misses */
 	GMEM_STAT_RECURSION_MISSED,
+	/* refs.bpf.c: a reference on a guest folio not attributed (folio_refs
+	 * full, or all of the folio's holder slots taken) */
+	GMEM_STAT_REF_UNRECORDED,
+	/* refs.bpf.c runs the kernel skipped (recursion guard), for any page
+	 * in the system: page_ref_* fire on every refcount change, so a task
+	 * preempted inside one is common; attribution may miss a reference,
+	 * the counts do not (filled in by userspace) */
+	GMEM_STAT_REF_RECURSION_MISSED,
 	GMEM_STAT_NR,
 };
 
@@ -166,5 +174,43 @@ struct gmem_scan_end {
 	__u32 _pad;
 };
 _Static_assert(sizeof(struct gmem_scan_end) == 48, "gmem_scan_end");
+
+/*
+ * refs.bpf.c (page_ref_* tracepoints, CONFIG_DEBUG_PAGE_REF): who took the
+ * references on a guest folio that are neither pins nor the page cache's
+ * or a mapping's.  A reference is released by whoever drops it last, so a
+ * release is matched to the releasing process's own holder slot when it has
+ * one (get and put by the same task: transient lookups, a pipe drained by
+ * its owner) and counted as someone else's otherwise.  Userspace shows
+ * holders only on folios where the kernel's own count has a surplus, and
+ * never more references than that surplus.
+ */
+#define GMEM_REF_HOLDERS 4
+#define GMEM_DEFAULT_MAX_REF_FOLIOS (1u << 16)
+
+struct gmem_ref_holder {
+	__u32 tgid;
+	__u32 pid;
+	char comm[GMEM_COMM_LEN];
+	__u64 cgroup_id;
+	__u64 first_ns;     /* CLOCK_MONOTONIC of its first reference */
+	__u64 last_ns;
+	__s32 stack_id;     /* kernel stack of its first reference, in pin_stacks */
+	__u32 refs;         /* taken and not seen released by the same process */
+};
+_Static_assert(sizeof(struct gmem_ref_holder) == 56, "gmem_ref_holder");
+
+/* Value of the folio_refs map, keyed by folio address. */
+struct gmem_folio_refs {
+	__u64 mapping;
+	__u64 ino;
+	__u64 index;
+	__u32 dev;
+	__u32 foreign_puts;  /* releases by a process holding no slot here */
+	__u32 holders_full;  /* references not recorded: every slot taken */
+	__u32 _pad;
+	struct gmem_ref_holder holder[GMEM_REF_HOLDERS];
+};
+_Static_assert(sizeof(struct gmem_folio_refs) == 40 + GMEM_REF_HOLDERS * 56, "gmem_folio_refs");
 
 #endif /* GMEM_ABI_H */

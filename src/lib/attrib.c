@@ -24,13 +24,21 @@ static const struct {
 	{ "__iomap_dio_rw", GMEM_API_O_DIRECT },
 	{ "blkdev_direct_IO", GMEM_API_O_DIRECT },
 	{ "__blkdev_direct_IO", GMEM_API_O_DIRECT },
+	{ "__blockdev_direct_IO", GMEM_API_O_DIRECT }, /* fs/direct-io.c: folio_add_pin */
+	{ "do_blockdev_direct_IO", GMEM_API_O_DIRECT },
 	{ "vfio_pin_", GMEM_API_VFIO },
 	{ "vfio_iommu_type1_", GMEM_API_VFIO },
 	{ "vaddr_get_pfns", GMEM_API_VFIO },
-	{ "pfn_reader_", GMEM_API_VFIO },
-	{ "iopt_", GMEM_API_VFIO },
-	{ "iommufd_", GMEM_API_VFIO },
+	/* iommufd (drivers/iommu/iommufd/pages.c): the IOAS of a VFIO cdev
+	 * device, of vDPA, or of iommufd's own test mock */
+	{ "pfn_reader_", GMEM_API_IOMMUFD },
+	{ "iopt_", GMEM_API_IOMMUFD },
+	{ "iommufd_", GMEM_API_IOMMUFD },
+	{ "vhost_vdpa_", GMEM_API_VHOST_VDPA },
 	{ "vhost_", GMEM_API_VHOST },
+	/* mm/gup.c: udmabuf and iommufd file mappings; shmem and hugetlbfs
+	 * files only, so it names pins of memslot backing, never guest_memfd */
+	{ "memfd_pin_folios", GMEM_API_MEMFD_PIN_FOLIOS },
 	{ "__kvm_vcpu_map", GMEM_API_KVM },
 	{ "kvm_vcpu_map", GMEM_API_KVM },
 	{ "hva_to_pfn", GMEM_API_KVM },
@@ -56,6 +64,26 @@ enum gmem_api gmem_classify_api(const char *const *frames, int nr)
 	return GMEM_API_OTHER;
 }
 
+/*
+ * References the page cache or a mapping owns, by the function that took
+ * them: adding a folio to the page cache, and faulting it into a page table
+ * (guest_memfd's fault handler hands its lookup reference to the PTE).
+ */
+static const char *const cache_or_mapping_callers[] = {
+	"__filemap_add_folio", "filemap_add_folio", "kvm_gmem_fault_user_mapping",
+	"finish_fault", "set_pte_range", "filemap_map_pages", "do_set_pmd",
+};
+
+bool gmem_stack_is_cache_or_mapping(const char *const *frames, int nr)
+{
+	for (int i = 0; i < nr; i++)
+		for (size_t c = 0; frames[i] && c < sizeof(cache_or_mapping_callers) /
+						     sizeof(cache_or_mapping_callers[0]); c++)
+			if (!strcmp(frames[i], cache_or_mapping_callers[c]))
+				return true;
+	return false;
+}
+
 const char *gmem_api_name(enum gmem_api api)
 {
 	static const char *const names[GMEM_API_NR] = {
@@ -63,6 +91,8 @@ const char *gmem_api_name(enum gmem_api api)
 		[GMEM_API_O_DIRECT] = "o_direct", [GMEM_API_VFIO] = "vfio",
 		[GMEM_API_VHOST] = "vhost",       [GMEM_API_KVM] = "kvm",
 		[GMEM_API_GUP_TEST] = "gup_test", [GMEM_API_VMSPLICE] = "vmsplice",
+		[GMEM_API_IOMMUFD] = "iommufd",   [GMEM_API_VHOST_VDPA] = "vhost-vdpa",
+		[GMEM_API_MEMFD_PIN_FOLIOS] = "memfd_pin_folios",
 	};
 
 	return (unsigned)api < GMEM_API_NR ? names[api] : "other";

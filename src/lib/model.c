@@ -26,6 +26,7 @@ void gmem_snapshot_free(struct gmem_snapshot *s)
 	free(s->folios);
 	free(s->files);
 	free(s->procs);
+	free(s->ref_holders);
 	gmem_snapshot_init(s);
 }
 
@@ -98,6 +99,7 @@ int gmem_snapshot_add_stack(struct gmem_snapshot *s, __s32 id, const char *const
 		return -ENOMEM;
 	st->id = id;
 	st->api = gmem_classify_api(names, nr);
+	st->cache_or_mapping = gmem_stack_is_cache_or_mapping(names, nr);
 	st->frames = calloc(nr ? nr : 1, sizeof(*st->frames));
 	if (!st->frames) {
 		s->nr_stacks--;
@@ -112,6 +114,20 @@ int gmem_snapshot_add_stack(struct gmem_snapshot *s, __s32 id, const char *const
 			return -ENOMEM; /* freed with the snapshot: nr counts it */
 		st->nr = i + 1;
 	}
+	return 0;
+}
+
+int gmem_snapshot_add_ref_holder(struct gmem_snapshot *s, __u64 folio,
+				 const struct gmem_ref_holder *h)
+{
+	struct gmem_ref_holder_entry *e = grow((void **)&s->ref_holders, &s->nr_ref_holders,
+					       &s->cap_ref_holders, sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	e->folio = folio;
+	e->h = *h;
+	gmem_sanitize_comm(e->h.comm, GMEM_COMM_LEN);
 	return 0;
 }
 
@@ -368,19 +384,54 @@ static int folio_extra_refs(struct gmem_snapshot *s, const struct gmem_folio *f)
  * can attribute, so what tracking saw taken is only an upper bound: the
  * kernel's own surplus on the folio bounds it from the other side.
  */
+static struct gmem_folio *find_folio(struct gmem_snapshot *s, __u64 addr)
+{
+	for (size_t i = 0; i < s->nr_folios; i++)
+		if (s->folios[i].addr == addr)
+			return &s->folios[i];
+	return NULL;
+}
+
+/*
+ * A holder's count is what it took and did not itself release; someone
+ * else may have released it since (a pipe read by another process), so
+ * only as many as the kernel's surplus on the folio are shown, the page
+ * cache's and the mappings' own left out.
+ */
+static void account_ref_holders(struct gmem_snapshot *s)
+{
+	for (size_t i = 0; i < s->nr_ref_holders; i++) {
+		struct gmem_ref_holder_entry *e = &s->ref_holders[i];
+		const struct gmem_stack *st = gmem_snapshot_find_stack(s, e->h.stack_id);
+		struct gmem_folio *f = find_folio(s, e->folio);
+		__u32 room;
+
+		e->shown_refs = 0;
+		if (!f || f->extra_refs <= 0 || (st && st->cache_or_mapping))
+			continue;
+		room = (__u32)f->extra_refs - f->refs_attributed;
+		e->shown_refs = e->h.refs < room ? e->h.refs : room;
+		f->refs_attributed += e->shown_refs;
+	}
+}
+
 static int account_extra_refs(struct gmem_snapshot *s)
 {
 	for (size_t i = 0; i < s->nr_folios; i++) {
 		struct gmem_folio *f = &s->folios[i];
-		struct gmem_file *file;
 
 		f->extra_refs = folio_extra_refs(s, f);
 		f->gets_held = f->tracked ? f->t.gets : 0;
-		if (f->extra_refs < 0)
-			continue;
-		if (f->gets_held > (__u32)f->extra_refs)
+		f->refs_attributed = 0;
+		if (f->extra_refs >= 0 && f->gets_held > (__u32)f->extra_refs)
 			f->gets_held = f->extra_refs;
-		if (!f->extra_refs)
+	}
+	account_ref_holders(s);
+	for (size_t i = 0; i < s->nr_folios; i++) {
+		struct gmem_folio *f = &s->folios[i];
+		struct gmem_file *file;
+
+		if (f->extra_refs <= 0)
 			continue;
 		file = file_of(s, f->dev, f->ino);
 		if (!file)
@@ -445,6 +496,8 @@ const char *gmem_stat_name(enum gmem_stat which)
 		[GMEM_STAT_UNPIN_TRUNCATED] = "lost_unpin_truncated",
 		[GMEM_STAT_STACK_LOST] = "stacks_lost",
 		[GMEM_STAT_RECURSION_MISSED] = "lost_recursion",
+		[GMEM_STAT_REF_UNRECORDED] = "refs_unrecorded",
+		[GMEM_STAT_REF_RECURSION_MISSED] = "refs_runs_missed",
 	};
 
 	return which < GMEM_STAT_NR ? names[which] : "?";

@@ -18,6 +18,16 @@ struct gmem_stack {
 	int nr;
 	char **frames; /* "function+0xoff", innermost first */
 	int api;      /* enum gmem_api */
+	bool cache_or_mapping; /* a reference the page cache or a mapping owns */
+};
+
+/* A holder of extra references on a folio, seen by the page_ref_* tracepoints. */
+struct gmem_ref_holder_entry {
+	__u64 folio;
+	struct gmem_ref_holder h;
+	/* set by gmem_snapshot_finish(): its references the kernel's surplus
+	 * on the folio confirms (0 for page-cache and mapping references) */
+	__u32 shown_refs;
 };
 
 /* One folio, as tracked and as the kernel counts it. */
@@ -35,6 +45,8 @@ struct gmem_folio {
 	 * how many of them are FOLL_GET references tracking saw taken */
 	int extra_refs;
 	__u32 gets_held;
+	/* of extra_refs, those the page_ref_* tracepoints attribute to a holder */
+	__u32 refs_attributed;
 };
 
 /* One guest_memfd file. */
@@ -116,6 +128,9 @@ struct gmem_snapshot {
 	size_t nr_procs, cap_procs;
 	struct gmem_stack *stacks;
 	size_t nr_stacks, cap_stacks;
+	bool page_ref;      /* extra references attributed by page_ref_* tracepoints */
+	struct gmem_ref_holder_entry *ref_holders;
+	size_t nr_ref_holders, cap_ref_holders;
 };
 
 void gmem_snapshot_init(struct gmem_snapshot *s);
@@ -131,6 +146,10 @@ int gmem_snapshot_add_stack(struct gmem_snapshot *s, __s32 id, const char *const
 const struct gmem_stack *gmem_snapshot_find_stack(const struct gmem_snapshot *s, __s32 id);
 /* The API that pinned a tracked folio (GMEM_API_OTHER if no stack). */
 int gmem_folio_api(const struct gmem_snapshot *s, const struct gmem_folio *f);
+
+/* Add one holder of extra references on 'folio' (a folio_refs slot). */
+int gmem_snapshot_add_ref_holder(struct gmem_snapshot *s, __u64 folio,
+				 const struct gmem_ref_holder *h);
 
 /* Decode and add one scan record; -EINVAL for a malformed one. */
 int gmem_snapshot_add_scan_record(struct gmem_snapshot *s, const void *data, size_t len);
@@ -173,11 +192,13 @@ __u32 gmem_folio_pins(const struct gmem_folio *f);
  * processes, extra for processes and folios) orders it by pins. */
 void gmem_snapshot_sort(struct gmem_snapshot *s, enum gmem_sort key);
 
-/* Extra references on a folio that no tracked FOLL_GET explains (valid
- * when extra_refs >= 0). */
+/* Extra references on a folio that neither a tracked FOLL_GET nor a
+ * page_ref holder explains (valid when extra_refs >= 0). */
 static inline __u32 gmem_folio_unattributed_refs(const struct gmem_folio *f)
 {
-	return f->extra_refs > 0 ? (__u32)f->extra_refs - f->gets_held : 0;
+	__u32 explained = f->gets_held > f->refs_attributed ? f->gets_held : f->refs_attributed;
+
+	return f->extra_refs > 0 ? (__u32)f->extra_refs - explained : 0;
 }
 
 /* Events lost anywhere: a snapshot with any is not exact. */

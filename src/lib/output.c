@@ -109,7 +109,7 @@ static void table_procs(FILE *out, const struct gmem_snapshot *s,
 		const struct gmem_process *p = &s->procs[i];
 		char age[32];
 
-		char apis[96];
+		char apis[192];
 
 		gmem_format_age(age, sizeof(age), age_ns(s, p->first_pin_ns));
 		api_list(apis, sizeof(apis), p->api_mask, ",");
@@ -152,28 +152,51 @@ static void table_files(FILE *out, const struct gmem_snapshot *s,
 		fprintf(out, "%-8s  (no guest_memfd files)\n", "-");
 }
 
+/* "pid:api:refs" of each page_ref holder the kernel's surplus confirms,
+ * separated by 'sep' (table and CSV). */
+static void print_ref_holders(FILE *out, const struct gmem_snapshot *s,
+			      const struct gmem_folio *f, const char *sep)
+{
+	int n = 0;
+
+	for (size_t i = 0; s->page_ref && i < s->nr_ref_holders; i++) {
+		const struct gmem_ref_holder_entry *e = &s->ref_holders[i];
+		const struct gmem_stack *st;
+
+		if (e->folio != f->addr || !e->shown_refs)
+			continue;
+		st = gmem_snapshot_find_stack(s, e->h.stack_id);
+		fprintf(out, "%s%u:%s:%u", n++ ? sep : "", e->h.tgid,
+			gmem_api_name(st ? st->api : GMEM_API_OTHER), e->shown_refs);
+	}
+}
+
 static void table_folios(FILE *out, const struct gmem_snapshot *s,
 			 const struct gmem_render_opts *o)
 {
 	size_t shown = 0;
 
-	fprintf(out, "\nFOLIOS\n%-18s %8s %8s %6s %6s %8s  %-16s %8s %6s %7s\n", "FOLIO", "INODE",
-		"INDEX", "PINS", "GETS", "PID", "COMM", "K_REFS", "K_PINS", "K_EXTRA");
+	fprintf(out, "\nFOLIOS\n%-18s %8s %8s %6s %6s %8s  %-16s %-10s %8s %6s %7s  %s\n", "FOLIO",
+		"INODE", "INDEX", "PINS", "GETS", "PID", "COMM", "API", "K_REFS", "K_PINS", "K_EXTRA",
+		s->page_ref ? "REF HOLDERS (PID:API:REFS)" : "");
 	for (size_t i = 0; i < s->nr_folios && !limit(o, shown); i++) {
 		const struct gmem_folio *f = &s->folios[i];
 
 		shown++;
-		fprintf(out, "0x%016llx %8llu %8llu %6u %6u %8u  %-16s ", f->addr,
+		fprintf(out, "0x%016llx %8llu %8llu %6u %6u %8u  %-16s %-10s ", f->addr,
 			f->ino, f->index, gmem_folio_tracked_pins(f), f->gets_held,
-			f->tracked ? f->t.tgid : 0, f->tracked ? f->t.comm : "-");
+			f->tracked ? f->t.tgid : 0, f->tracked ? f->t.comm : "-",
+			f->tracked ? gmem_api_name(gmem_folio_api(s, f)) : "-");
 		if (f->scanned)
 			fprintf(out, "%8d %6u ", f->k.refcount, f->k.pins);
 		else
 			fprintf(out, "%8s %6s ", "-", "-");
 		if (f->extra_refs >= 0)
-			fprintf(out, "%7d\n", f->extra_refs);
+			fprintf(out, "%7d  ", f->extra_refs);
 		else
-			fprintf(out, "%7s\n", "-");
+			fprintf(out, "%7s  ", "-");
+		print_ref_holders(out, s, f, ",");
+		fputc('\n', out);
 	}
 }
 
@@ -313,6 +336,39 @@ static struct json_object *json_files(const struct gmem_snapshot *s,
 	return arr;
 }
 
+/* The page_ref holders of folio f whose references the kernel confirms. */
+static struct json_object *json_ref_holders(const struct gmem_snapshot *s,
+					    const struct gmem_folio *f)
+{
+	struct json_object *arr;
+
+	if (!s->page_ref)
+		return NULL;
+	arr = json_object_new_array();
+	for (size_t i = 0; i < s->nr_ref_holders; i++) {
+		const struct gmem_ref_holder_entry *e = &s->ref_holders[i];
+		const struct gmem_stack *st;
+		struct json_object *j;
+
+		if (e->folio != f->addr || !e->shown_refs)
+			continue;
+		st = gmem_snapshot_find_stack(s, e->h.stack_id);
+		j = json_object_new_object();
+		json_object_object_add(j, "refs", jint(e->shown_refs));
+		json_object_object_add(j, "pid", jint(e->h.tgid));
+		json_object_object_add(j, "tid", jint(e->h.pid));
+		json_object_object_add(j, "comm", json_object_new_string(e->h.comm));
+		json_object_object_add(j, "cgroup_id", jint(e->h.cgroup_id));
+		json_object_object_add(j, "first_ref_age_ms",
+				       jint(age_ns(s, e->h.first_ns) / 1000000));
+		json_object_object_add(j, "api", json_object_new_string(
+						       gmem_api_name(st ? st->api : GMEM_API_OTHER)));
+		json_object_object_add(j, "stack", json_stack(st));
+		json_object_array_add(arr, j);
+	}
+	return arr;
+}
+
 static struct json_object *json_folios(const struct gmem_snapshot *s)
 {
 	struct json_object *arr = json_object_new_array();
@@ -360,6 +416,9 @@ static struct json_object *json_folios(const struct gmem_snapshot *s)
 		json_object_object_add(j, "extra_refs", f->extra_refs >= 0 ? jint(f->extra_refs) : NULL);
 		json_object_object_add(j, "unattributed_refs", f->extra_refs >= 0
 				       ? jint(gmem_folio_unattributed_refs(f)) : NULL);
+		json_object_object_add(j, "refs_attributed", s->page_ref && f->extra_refs >= 0
+				       ? jint(f->refs_attributed) : NULL);
+		json_object_object_add(j, "ref_holders", json_ref_holders(s, f));
 		json_object_array_add(arr, j);
 	}
 	return arr;
@@ -374,6 +433,7 @@ static int render_json(FILE *out, const struct gmem_snapshot *s,
 	json_object_object_add(root, "time_ns", jint(s->realtime_ns));
 	json_object_object_add(root, "kernel", json_object_new_string(o->kernel ? o->kernel : ""));
 	json_object_object_add(root, "tracking", json_object_new_boolean(s->tracking));
+	json_object_object_add(root, "page_ref", json_object_new_boolean(s->page_ref));
 	json_object_object_add(root, "scanned", json_object_new_boolean(s->scanned));
 	json_object_object_add(root, "complete", json_object_new_boolean(complete(s)));
 	json_object_object_add(root, "filter", json_filter(&s->filter));
@@ -451,11 +511,11 @@ static const char csv_folio_header[] =
 	"tracked_pid,tracked_tid,"
 	"tracked_comm,tracked_longterm,tracked_first_pin_age_ms,tracked_cgroup_id,tracked_api,"
 	"tracked_stack,kernel_refcount,kernel_mapcount,kernel_pins,kernel_order,untracked_pins,"
-	"extra_refs,unattributed_refs\n";
+	"extra_refs,unattributed_refs,refs_attributed,ref_holders\n";
 
 static void csv_snapshot_header(FILE *out)
 {
-	fputs("snapshot,time_ns,version,kernel,tracking,scanned,complete,filter_pid,"
+	fputs("snapshot,time_ns,version,kernel,tracking,page_ref,scanned,complete,filter_pid,"
 	      "filter_cgroup_id,sort", out);
 	for (int i = 0; i < GMEM_STAT_NR; i++)
 		fprintf(out, ",%s", gmem_stat_name(i));
@@ -481,6 +541,7 @@ static void csv_snapshot(FILE *out, const struct gmem_snapshot *s,
 	csv_u64(out, GMEM_ABI_VERSION);
 	gmem_csv_field(out, o->kernel ? o->kernel : "");
 	csv_bool(out, s->tracking);
+	csv_bool(out, s->page_ref);
 	csv_bool(out, s->scanned);
 	csv_bool(out, complete(s));
 	csv_opt(out, s->filter.pid, s->filter.pid);
@@ -501,7 +562,7 @@ static void csv_procs(FILE *out, const struct gmem_snapshot *s,
 {
 	for (size_t i = 0; i < s->nr_procs && !limit(o, i); i++) {
 		const struct gmem_process *p = &s->procs[i];
-		char apis[96];
+		char apis[192];
 
 		csv_row(out, "proc", s);
 		csv_u64(out, p->tgid);
@@ -615,6 +676,24 @@ static void csv_folio_kernel(FILE *out, const struct gmem_folio *f)
 	csv_u64(out, f->k.order);
 }
 
+/* JSON's ref_holders as one field, "pid:api:refs" separated by ';'
+ * (stacks only in JSON); empty without page_ref. */
+static void csv_ref_holders(FILE *out, const struct gmem_snapshot *s, const struct gmem_folio *f)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	if (!s->page_ref || !(m = open_memstream(&buf, &len))) {
+		gmem_csv_field(out, NULL);
+		return;
+	}
+	print_ref_holders(m, s, f, ";");
+	fclose(m);
+	gmem_csv_field(out, buf);
+	free(buf);
+}
+
 /* Every folio, as JSON lists them: -r limits only the tables. */
 static void csv_folios(FILE *out, const struct gmem_snapshot *s)
 {
@@ -634,6 +713,8 @@ static void csv_folios(FILE *out, const struct gmem_snapshot *s)
 		csv_opt(out, s->tracking && f->scanned, gmem_folio_untracked_pins(f));
 		csv_opt(out, f->extra_refs >= 0, f->extra_refs);
 		csv_opt(out, f->extra_refs >= 0, gmem_folio_unattributed_refs(f));
+		csv_opt(out, s->page_ref && f->extra_refs >= 0, f->refs_attributed);
+		csv_ref_holders(out, s, f);
 		fputc('\n', out);
 	}
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "lib/probe.h"
+#include "lib/refs.h"
 
 #include "lib/kallsyms.h"
 #include "lib/kconfig.h"
@@ -489,6 +490,33 @@ static void probe_page_ref(struct probe_ctx *c)
 	    outcome(res, sizeof(res), err, stage), dir, CONFIGS(c, "CONFIG_DEBUG_PAGE_REF"));
 }
 
+/* The refs object itself, as gmemtop would start it: all seven page_ref_*
+ * programs, or the reason extra references stay unattributed. */
+static void probe_ref_attribution(struct probe_ctx *c)
+{
+	struct gmem_ref_tracker *r = NULL;
+	bool quiet;
+	int err;
+
+	if (!gmem_refs_supported(&c->k)) {
+		add(c, false, false, "extra-reference attribution (refs)",
+		    "btf_trace_page_ref_mod not in BTF: no page_ref_* tracepoints, extra "
+		    "references are shown unattributed; %s", CONFIGS(c, "CONFIG_DEBUG_PAGE_REF"));
+		return;
+	}
+	quiet = gmem_log_set_quiet(true);
+	err = gmem_refs_start(&r, 0, 64, -1);
+	gmem_log_set_quiet(quiet);
+	gmem_refs_stop(r);
+	if (err)
+		add(c, false, false, "extra-reference attribution (refs)",
+		    "refs BPF object failed to load or attach: %s (%s)", strerror(-err),
+		    gmem_kernel_explain_errno(err));
+	else
+		add(c, false, true, "extra-reference attribution (refs)",
+		    "the seven page_ref_* programs loaded and attached");
+}
+
 static void probe_kvm_tracepoint(struct probe_ctx *c)
 {
 	const char *stage;
@@ -590,6 +618,23 @@ static void probe_gup_test(struct probe_ctx *c)
 	    CONFIGS(c, "CONFIG_GUP_TEST"));
 }
 
+/*
+ * memfd_pin_folios() pins through try_grab_folio(), so fexit/try_grab_folio
+ * counts its pins and the stack names the API; it accepts only shmem and
+ * hugetlbfs files (mm/gup.c returns -EINVAL for others), so it can pin a
+ * memslot's shared backing but never a guest_memfd folio.
+ */
+static void probe_memfd_pin_folios(struct probe_ctx *c)
+{
+	bool ok = gmem_kernel_has_func(&c->k, "memfd_pin_folios");
+
+	add(c, false, ok, "memfd_pin_folios()",
+	    "%s; pins counted by fexit/try_grab_folio, named memfd_pin_folios by stack; "
+	    "shmem and hugetlbfs files only, never guest_memfd; users: %s",
+	    ok ? "memfd_pin_folios() in BTF" : "memfd_pin_folios() not in BTF (Linux 6.11+)",
+	    CONFIGS(c, "CONFIG_UDMABUF", "CONFIG_IOMMUFD"));
+}
+
 /* ---- all of it ---- */
 
 int gmem_probe_run(struct gmem_probe_report *r)
@@ -613,11 +658,13 @@ int gmem_probe_run(struct gmem_probe_report *r)
 	probe_mechanism(&c);
 	probe_lsm(&c);
 	probe_page_ref(&c);
+	probe_ref_attribution(&c);
 	probe_kvm_tracepoint(&c);
 	probe_dev_kvm(&c);
 	probe_guest_memfd(&c);
 	probe_sw_protected(&c);
 	probe_gup_test(&c);
+	probe_memfd_pin_folios(&c);
 
 	if (c.vm_fd >= 0)
 		close(c.vm_fd);

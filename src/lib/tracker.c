@@ -4,6 +4,7 @@
 #include "lib/bpfutil.h"
 #include "lib/kallsyms.h"
 #include "lib/log.h"
+#include "lib/refs.h"
 #include "lib/util.h"
 #include "pins.skel.h"
 
@@ -16,6 +17,7 @@
 
 struct gmem_tracker {
 	struct gmem_pins *skel;
+	struct gmem_ref_tracker *refs; /* NULL: no page_ref_* tracepoints */
 	struct gmem_kallsyms ksyms; /* for the unpin ranges and the stacks */
 	__u64 map_bytes;            /* folio_pins' kernel memory, read once */
 	/* entries found idle by the last read, removed by gmem_tracker_gc() */
@@ -46,6 +48,26 @@ static const char *const unpin_funcs[GMEM_UNPIN_NR] = {
 	[GMEM_UNPIN_FOLIOS] = "unpin_folios",
 	[GMEM_UNPIN_USER_FOLIO] = "unpin_user_folio",
 };
+
+/*
+ * Pin paths that do not pass through try_grab_folio() (or may not, when
+ * the compiler inlined it), each in some kernels only: a kernel without the
+ * function cannot take such a pin either, so its programs are not loaded.
+ */
+static void configure_extra_pins(struct gmem_pins *skel, const struct gmem_kernel *k)
+{
+	bool add_pin = gmem_kernel_has_func(k, "folio_add_pin");
+	bool add_pins = gmem_kernel_has_func(k, "folio_add_pins");
+
+	bpf_program__set_autoload(skel->progs.folio_add_pin_entry, add_pin);
+	bpf_program__set_autoload(skel->progs.folio_add_pins_entry, add_pins);
+	bpf_program__set_autoload(skel->progs.folio_add_pins_exit, add_pins);
+	bpf_program__set_autoload(skel->progs.try_grab_folio_in_add_pins, add_pins);
+	if (!add_pin || !add_pins)
+		gmem_debug("%s not in this kernel: not traced",
+			   !add_pin && !add_pins ? "folio_add_pin(s)()" :
+			   !add_pin ? "folio_add_pin()" : "folio_add_pins()");
+}
 
 static struct bpf_program *unpin_prog(struct gmem_pins *skel, int which)
 {
@@ -173,6 +195,7 @@ static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k
 	err = configure_unpins(t->skel, k, &t->ksyms);
 	if (err)
 		goto fail;
+	configure_extra_pins(t->skel, k);
 	if (only)
 		keep_only(t->skel, only);
 
@@ -195,6 +218,28 @@ fail:
 	return err;
 }
 
+/*
+ * Extra references are attributed on request (opts->refs) where the kernel
+ * has the page_ref_* tracepoints; otherwise each folio's surplus is shown
+ * unattributed, as it is when they fail to load (a warning says why).  Not
+ * by default: attaching enables tracepoints on every refcount change in
+ * the system (make bench: pinning ordinary memory 18x slower under TCG).
+ */
+static void start_refs(struct gmem_tracker *t, const struct gmem_kernel *k,
+		       const struct gmem_tracker_opts *opts)
+{
+	if (!opts->refs)
+		return;
+	if (!gmem_refs_supported(k)) {
+		gmem_warn("--refs: no page_ref_* tracepoints (CONFIG_DEBUG_PAGE_REF is not set): "
+			  "extra references are shown unattributed");
+		return;
+	}
+	if (gmem_refs_start(&t->refs, opts->filter_tgid, opts->max_ref_folios,
+			    bpf_map__fd(t->skel->maps.pin_stacks)))
+		gmem_warn("extra references are shown unattributed");
+}
+
 int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
 		       const struct gmem_tracker_opts *opts)
 {
@@ -205,7 +250,10 @@ int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
 	err = check_kernel(k);
 	if (err)
 		return err;
-	return start_programs(out, k, opts, NULL, &stage);
+	err = start_programs(out, k, opts, NULL, &stage);
+	if (!err)
+		start_refs(*out, k, opts);
+	return err;
 }
 
 static bool is_required(const char *func)
@@ -216,7 +264,16 @@ static bool is_required(const char *func)
 	return false;
 }
 
-/* Section names of every program of the pins object, NULL-terminated. */
+static bool listed(char **names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+/* Section names of the programs of the pins object, each once (two
+ * programs may share an attach point), NULL-terminated. */
 static char **program_names(void)
 {
 	struct gmem_pins *skel = gmem_pins__open();
@@ -228,6 +285,8 @@ static char **program_names(void)
 		return NULL;
 	names = calloc(skel->skeleton->prog_cnt + 1, sizeof(*names));
 	bpf_object__for_each_program(prog, skel->obj) {
+		if (names && listed(names, n, bpf_program__section_name(prog)))
+			continue;
 		if (!names || !(names[n++] = strdup(bpf_program__section_name(prog)))) {
 			gmem_free_strv(names);
 			names = NULL;
@@ -381,6 +440,19 @@ void gmem_tracker_gc(struct gmem_tracker *t, const struct gmem_snapshot *s)
 		bpf_map_delete_elem(fd, &e->key);
 	}
 	t->nr_idle = 0;
+	if (t->refs)
+		gmem_refs_gc(t->refs, s);
+}
+
+/* The page_ref holders, their stacks from the shared stack map. */
+static int read_ref_holders(struct gmem_tracker *t, struct gmem_snapshot *s)
+{
+	size_t first = s->nr_ref_holders;
+	int err = gmem_refs_read(t->refs, s);
+
+	for (size_t i = first; !err && i < s->nr_ref_holders; i++)
+		err = read_stack(t, s, s->ref_holders[i].h.stack_id);
+	return err;
 }
 
 int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
@@ -414,15 +486,17 @@ int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 	}
 	s->tracking = true;
 	err = gmem_bpf_sum_stats(bpf_map__fd(t->skel->maps.stats), &s->stats);
-	if (!err)
-		s->stats.v[GMEM_STAT_RECURSION_MISSED] = gmem_bpf_recursion_misses(t->skel->skeleton);
-	return err;
+	if (err)
+		return err;
+	s->stats.v[GMEM_STAT_RECURSION_MISSED] = gmem_bpf_recursion_misses(t->skel->skeleton);
+	return t->refs ? read_ref_holders(t, s) : 0;
 }
 
 void gmem_tracker_stop(struct gmem_tracker *t)
 {
 	if (!t)
 		return;
+	gmem_refs_stop(t->refs);
 	gmem_pins__destroy(t->skel);
 	gmem_kallsyms_free(&t->ksyms);
 	free(t->idle);

@@ -9,6 +9,10 @@
 struct gmem_tracker_opts {
 	__u32 max_folios;  /* folio_pins capacity (0: default) */
 	__u32 filter_tgid; /* only pins by this process (0: all) */
+	__u32 max_ref_folios; /* folio_refs capacity (0: default) */
+	/* attribute extra references with the page_ref_* tracepoints: every
+	 * refcount change in the system then runs a BPF program (costly) */
+	bool refs;
 };
 
 struct gmem_tracker;

@@ -23,11 +23,19 @@
  *                             each page (at most 256 pages per pipe)
  *   vmsplice-drain            read every pipe empty and close it: the
  *                             references go back through folio_put()
+ *   pin-iommufd OFFSET NPAGES IOMMU_IOAS_MAP the range into an IOAS with a
+ *                             mock domain (CONFIG_IOMMUFD_TEST): long-term
+ *                             pins, as for a VFIO device on iommufd
+ *   unpin-iommufd             IOMMU_IOAS_UNMAP it
+ *   pin-vdpa OFFSET NPAGES    VHOST_IOTLB_UPDATE of the range on vhost-vdpa
+ *                             over vdpa_sim_net (created by netlink)
+ *   unpin-vdpa                VHOST_IOTLB_INVALIDATE it
  *   quit
  * At start it prints "ready pid=P dev=MAJ:MIN ino=I size=BYTES pages=N".
  * Exit: 0 ok, 1 error, 4 the kernel lacks what is needed (skip).
  */
 #include "gmem-vm.h"
+#include "pinner-devices.h"
 
 #include <liburing.h>
 #include <sys/uio.h>
@@ -311,6 +319,14 @@ int main(int argc, char **argv)
 			cmd_vmsplice(base, pages, off, n);
 		else if (!strncmp(line, "vmsplice-drain", 14))
 			cmd_vmsplice_drain();
+		else if (sscanf(line, "pin-iommufd %lu %lu", &off, &n) == 2)
+			cmd_pin_iommufd(base, pages, off, n);
+		else if (!strncmp(line, "unpin-iommufd", 13))
+			cmd_unpin_iommufd();
+		else if (sscanf(line, "pin-vdpa %lu %lu", &off, &n) == 2)
+			cmd_pin_vdpa(base, pages, off, n);
+		else if (!strncmp(line, "unpin-vdpa", 10))
+			cmd_unpin_vdpa();
 		else if (!strncmp(line, "quit", 4))
 			break;
 		else
@@ -318,6 +334,11 @@ int main(int argc, char **argv)
 	}
 	cmd_unpin_uring();
 	cmd_vmsplice_drain();
+	cmd_unpin_iommufd();
+	if (iommufd_fd >= 0)
+		close(iommufd_fd);
+	cmd_unpin_vdpa();
+	vdpa_close();
 	if (dio_ring_ready) {
 		if (dio_inflight)
 			cmd_odirect_wait();

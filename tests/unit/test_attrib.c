@@ -38,8 +38,12 @@ static void each_known_caller_is_named(void **state)
 {
 	const struct { const char *fn; enum gmem_api api; const char *name; } cases[] = {
 		{ "vfio_pin_pages_remote", GMEM_API_VFIO, "vfio" },
-		{ "pfn_reader_user_pin", GMEM_API_VFIO, "vfio" },
-		{ "vhost_vdpa_pa_map", GMEM_API_VHOST, "vhost" },
+		{ "pfn_reader_user_pin", GMEM_API_IOMMUFD, "iommufd" },
+		{ "iommufd_ioas_map", GMEM_API_IOMMUFD, "iommufd" },
+		{ "vhost_vdpa_pa_map", GMEM_API_VHOST_VDPA, "vhost-vdpa" },
+		{ "vhost_net_ioctl", GMEM_API_VHOST, "vhost" },
+		{ "memfd_pin_folios", GMEM_API_MEMFD_PIN_FOLIOS, "memfd_pin_folios" },
+		{ "__blockdev_direct_IO", GMEM_API_O_DIRECT, "o_direct" },
 		{ "__kvm_vcpu_map", GMEM_API_KVM, "kvm" },
 		{ "gup_test_ioctl", GMEM_API_GUP_TEST, "gup_test" },
 		{ "vmsplice_to_pipe", GMEM_API_VMSPLICE, "vmsplice" },
@@ -51,6 +55,18 @@ static void each_known_caller_is_named(void **state)
 		assert_int_equal(gmem_classify_api(st, N(st)), cases[i].api);
 		assert_string_equal(gmem_api_name(cases[i].api), cases[i].name);
 	}
+}
+
+/* vhost-vdpa's pin goes through generic vhost code further out: the
+ * innermost frame, vhost_vdpa_pa_map, names it. */
+static void vhost_vdpa_iotlb_update_is_vhost_vdpa(void **state)
+{
+	const char *st[] = { "try_grab_folio", "follow_page_pte", "__get_user_pages",
+			     "__gup_longterm_locked", "pin_user_pages", "vhost_vdpa_pa_map",
+			     "vhost_vdpa_process_iotlb_msg", "vhost_chr_write_iter",
+			     "vfs_write" };
+
+	assert_int_equal(gmem_classify_api(st, N(st)), GMEM_API_VHOST_VDPA);
 }
 
 static void unknown_or_empty_stack_is_other(void **state)
@@ -95,6 +111,7 @@ int main(void)
 		cmocka_unit_test(io_uring_registration_is_io_uring),
 		cmocka_unit_test(o_direct_under_io_uring_is_o_direct),
 		cmocka_unit_test(each_known_caller_is_named),
+		cmocka_unit_test(vhost_vdpa_iotlb_update_is_vhost_vdpa),
 		cmocka_unit_test(unknown_or_empty_stack_is_other),
 		cmocka_unit_test(lookup_finds_containing_symbol_within_bounds),
 	};

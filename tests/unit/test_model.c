@@ -859,6 +859,52 @@ static void extra_refs_nobody_took_are_unattributed(void **state)
 	gmem_snapshot_free(&s);
 }
 
+/* A page_ref holder: 'refs' references taken by 'tgid' with stack 'stack_id'. */
+static void add_holder(struct gmem_snapshot *s, __u64 folio, __u32 tgid, __u32 refs,
+		       __s32 stack_id)
+{
+	struct gmem_ref_holder h = { .tgid = tgid, .pid = tgid, .refs = refs,
+				     .stack_id = stack_id };
+
+	assert_int_equal(gmem_snapshot_add_ref_holder(s, folio, &h), 0);
+}
+
+/*
+ * Holders are shown only as far as the kernel's surplus confirms (a
+ * reference may have been dropped by someone else since), and the page
+ * cache's or a mapping's own references never count as extra.
+ */
+static void ref_holders_are_bounded_by_the_surplus_without_cache_and_mapping(void **state)
+{
+	static const char *const fault[] = { "__page_ref_mod_unless", "filemap_get_entry",
+					     "kvm_gmem_fault_user_mapping", "__do_fault" };
+	static const char *const splice[] = { "__page_ref_mod_unless", "try_grab_folio_fast",
+					      "iov_iter_get_pages2", "vmsplice_to_pipe" };
+	static const __u64 offs[4] = {};
+	struct gmem_scan_folio k = scan_folio(FOLIO(1), DEV_A, INO_1, 5, 2 + 2, 0);
+	struct gmem_scan_end e = scan_end(DEV_A, INO_1, 0, 8, 0, 1, 0);
+	struct gmem_snapshot s;
+	const struct gmem_folio *f;
+
+	gmem_snapshot_init(&s);
+	s.page_ref = true;
+	add_record(&s, k);
+	add_record(&s, e);
+	assert_int_equal(gmem_snapshot_add_stack(&s, 1, fault, offs, 4), 0);
+	assert_int_equal(gmem_snapshot_add_stack(&s, 2, splice, offs, 4), 0);
+	add_holder(&s, FOLIO(1), 100, 1, 1); /* the mapping's: not extra */
+	add_holder(&s, FOLIO(1), 200, 3, 2); /* 3 taken, the kernel holds 2 extra */
+	assert_int_equal(gmem_snapshot_finish(&s), 0);
+	f = find_folio(&s, FOLIO(1));
+	assert_int_equal(f->extra_refs, 2);
+	assert_int_equal(f->refs_attributed, 2);
+	assert_int_equal(s.ref_holders[0].shown_refs, 0);
+	assert_int_equal(s.ref_holders[1].shown_refs, 2);
+	assert_int_equal(gmem_folio_unattributed_refs(f), 0);
+	assert_int_equal(s.files[0].unattributed_refs, 0);
+	gmem_snapshot_free(&s);
+}
+
 static void extra_refs_exclude_the_pin_bias(void **state)
 {
 	struct gmem_scan_folio k = scan_folio(FOLIO(2), DEV_A, INO_1, 0,
@@ -1353,6 +1399,7 @@ int main(void)
 		cmocka_unit_test(gets_are_bounded_by_what_the_kernel_still_holds),
 		cmocka_unit_test(released_gets_leave_no_holder),
 		cmocka_unit_test(extra_refs_nobody_took_are_unattributed),
+		cmocka_unit_test(ref_holders_are_bounded_by_the_surplus_without_cache_and_mapping),
 		cmocka_unit_test(extra_refs_exclude_the_pin_bias),
 		cmocka_unit_test(extra_refs_unknown_without_a_complete_scan),
 		cmocka_unit_test(many_folios_grow_and_aggregate),

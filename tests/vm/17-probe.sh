@@ -58,6 +58,10 @@ for f in "vmlinux BTF" "BPF trampolines (fentry/fexit)" "fexit/try_grab_folio" \
 	"fexit/try_grab_folio_fast" "fentry/gup_put_folio" "iter/task_file (kernel scan)"; do
 	expect "$f" true "required"
 done
+# pins that bypass try_grab_folio(): both functions are in every 7.x kernel
+for f in "fentry/folio_add_pin" "fentry/folio_add_pins" "fexit/folio_add_pins"; do
+	expect "$f" true "in 7.x"
+done
 detail "tracking mechanism" | grep -q '^fentry/fexit' || fail "mechanism: $(detail 'tracking mechanism')"
 
 # ground truth: the kernel's config and its own files, not gmemtop
@@ -71,6 +75,9 @@ if [ -r "$cfg" ]; then
 		"CONFIG_DEBUG_PAGE_REF $(on CONFIG_DEBUG_PAGE_REF)"
 	detail "tp_btf/page_ref_* (refcount tracepoints)" | grep -q "CONFIG_DEBUG_PAGE_REF" ||
 		fail "the page_ref row does not name CONFIG_DEBUG_PAGE_REF"
+	# the refs object itself, all seven page_ref_* programs
+	expect "extra-reference attribution (refs)" "$(on CONFIG_DEBUG_PAGE_REF)" \
+		"CONFIG_DEBUG_PAGE_REF $(on CONFIG_DEBUG_PAGE_REF)"
 	[ -d /sys/kernel/tracing/events/page_ref ] && pr=true || pr=false
 	[ "$pr" = "$(on CONFIG_DEBUG_PAGE_REF)" ] ||
 		fail "tracefs events/page_ref=$pr disagrees with the config: the ground truth is inconsistent"
