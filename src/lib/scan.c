@@ -3,6 +3,7 @@
 
 #include "lib/bpfutil.h"
 #include "lib/log.h"
+#include "lib/vmtracker.h"
 #include "scan.skel.h"
 
 #include <bpf/bpf.h>
@@ -47,6 +48,10 @@ int gmem_scanner_open(struct gmem_scanner **out, const struct gmem_kernel *k,
 	sc->skel->rodata->filter_tgid = opts->filter_tgid;
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(sc->skel->maps.scan_events, opts->ringbuf_bytes);
+	/* registers pre-existing memslots' shared backing for the pin programs */
+	err = gmem_vmtracker_share_maps(opts->vmtracker, sc->skel->obj);
+	if (err)
+		goto fail;
 	err = gmem_scan__load(sc->skel);
 	if (err) {
 		gmem_err("failed to load scan BPF object (iter/task_file): %s (%s)",

@@ -5,6 +5,7 @@
 #include "lib/kallsyms.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "lib/vmtracker.h"
 #include "pins.skel.h"
 
 #include <bpf/bpf.h>
@@ -175,6 +176,10 @@ static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k
 		goto fail;
 	if (only)
 		keep_only(t->skel, only);
+	/* the shared backing of memslots (bpf/backing.bpf.h) */
+	err = gmem_vmtracker_share_maps(opts->vmtracker, t->skel->obj);
+	if (err)
+		goto fail;
 
 	*stage = "load";
 	err = gmem_pins__load(t->skel);

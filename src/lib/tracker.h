@@ -6,9 +6,13 @@
 #include "lib/kernel.h"
 #include "lib/model.h"
 
+struct gmem_vmtracker;
+
 struct gmem_tracker_opts {
 	__u32 max_folios;  /* folio_pins capacity (0: default) */
 	__u32 filter_tgid; /* only pins by this process (0: all) */
+	/* shares its shared-backing maps (NULL: none, memslots' backing is not tracked) */
+	const struct gmem_vmtracker *vmtracker;
 };
 
 struct gmem_tracker;
