@@ -51,6 +51,10 @@ static __always_inline bool mapping_is_guest(struct address_space *mapping)
 	return mapping_is_guest_memfd(mapping) || mapping_is_shared_backing(mapping);
 }
 
+/* Backings this object registered: the scan walks again when its own
+ * walk registered one after passing that file by. */
+__u64 backings_registered = 0;
+
 static __always_inline void backing_register(__u64 mapping, __u64 kvm)
 {
 	struct gmem_backing b = { .kvm = kvm, .registered_ns = bpf_ktime_get_ns() };
@@ -60,6 +64,8 @@ static __always_inline void backing_register(__u64 mapping, __u64 kvm)
 	if (!mapping)
 		return;
 	err = bpf_map_update_elem(&backing_mappings, &mapping, &b, BPF_NOEXIST);
+	if (!err)
+		__sync_fetch_and_add(&backings_registered, 1);
 	if (err == -7 /* E2BIG */)
 		stat_add(GMEM_STAT_MODEL_MAP_FULL, 1);
 	gate = bpf_map_lookup_elem(&backing_gate, &zero);

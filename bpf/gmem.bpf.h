@@ -53,4 +53,18 @@ static __always_inline bool mapping_is_guest_memfd(struct address_space *mapping
 	return BPF_CORE_READ(mapping, flags) & (1UL << bit);
 }
 
+/*
+ * folio->flags, the first word of struct folio on every kernel.  Its type
+ * changed (unsigned long up to 6.17, memdesc_flags_t since 6.18) and CO-RE
+ * does not match the two, so a relocated read fails to load on 6.12: read
+ * the word at offset 0 instead.
+ */
+static __always_inline unsigned long folio_flags_word(const void *folio)
+{
+	unsigned long flags = 0;
+
+	bpf_probe_read_kernel(&flags, sizeof(flags), folio);
+	return flags;
+}
+
 #endif /* GMEM_BPF_H */

@@ -370,7 +370,7 @@ static __always_inline __u64 pages_to_folio_end(__u64 folio, __u64 page, __u64 p
 	unsigned long flags = 0, flags1 = 0;
 	__u32 head = bpf_core_enum_value(enum pageflags, PG_head);
 
-	bpf_core_read(&flags, sizeof(flags), &((struct folio *)folio)->flags);
+	flags = folio_flags_word((void *)folio);
 	if (!(flags & (1UL << head)))
 		return 1;
 	bpf_core_read(&flags1, sizeof(flags1), &((struct folio *)folio)->_flags_1);

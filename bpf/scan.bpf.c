@@ -79,9 +79,7 @@ static __always_inline void visit_folio(struct walk *w, unsigned long entry)
 
 	refcount = BPF_CORE_READ(folio, _refcount.counter);
 	mapcount = BPF_CORE_READ(folio, _mapcount.counter) + 1;
-	/* folio->flags became memdesc_flags_t (a struct of one long) in 6.18:
-	 * read the word, whatever its C type. */
-	bpf_core_read(&flags, sizeof(flags), &folio->flags);
+	flags = folio_flags_word(folio);
 	if (flags & (1UL << head)) {
 		/* Large folio: pins are counted in _pincount, the order is in
 		 * the low byte of the second page's flags. */

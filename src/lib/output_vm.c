@@ -60,8 +60,12 @@ void gmem_table_vms(FILE *out, const struct gmem_snapshot *s, int rows)
 			snprintf(since, sizeof(since), "%llu.%llus ago", age_ms(s, vm->v.created_ns) / 1000,
 				 age_ms(s, vm->v.created_ns) % 1000 / 100);
 		}
-		fprintf(out, "%-14s %8u  %-16s %4u %8u %6u %9llu %11llu %9llu  %s\n", vm->name,
-			vm->v.tgid, vm->v.comm, vm->v.type, vm->nr_memslots, vm->nr_files,
+		char type[16] = "-";
+
+		if (vm->tracked)
+			snprintf(type, sizeof(type), "%u", vm->v.type);
+		fprintf(out, "%-14s %8u  %-16s %4s %8u %6u %9llu %11llu %9llu  %s\n", vm->name,
+			vm->v.tgid, vm->v.comm, type, vm->nr_memslots, vm->nr_files,
 			vm->gmem_pins, vm->shared_pins, vm->untracked_pins, since);
 		fprintf(out, "  %4s %2s  %-25s  %-29s  %-18s %-18s %6s %6s\n", "SLOT", "AS",
 			"GFN RANGE", "USERSPACE_ADDR RANGE", "GMEM INO+PGOFF", "SHARED INO+PGOFF",

@@ -62,13 +62,15 @@ got=$(jq -r ".processes[] | select(.pid == $PINNER_PID) | \"\(.pins) \(.longterm
 got=$(jq -r ".files[] | select(.ino == $BACKING_INO) | \"\(.shared_backing) \(.kernel.pins) \(.tracked.pins) \(.untracked_pins)\"" "$T/snap.json")
 [ "$got" = "true 64 64 0" ] || fail "backing file shared/kernel/tracked/untracked '$got', expected 'true 64 64 0'"
 info "64 io_uring pins on the shared backing: tracked, equal to the kernel's count, attributed to memslot 3"
-# the table: the VM's row and its memslot's line under it (gfn 4096 = 0x1000)
+# the table: the VM's row and its memslot's line under it (gfn 4096 =
+# 0x1000); to this second gmemtop, started after the pins, both are
+# pre-existing and the 64 pins (the kernel's count) untracked
 gmemtop -b >"$T/table.txt" 2>"$T/table.err" || fail "gmemtop -b: $(cat "$T/table.err")"
 sed -n '/^VMS$/,/^PROCESSES$/p' "$T/table.txt"
-grep -Eq "^kvm-$PINNER_PID +$PINNER_PID +gmem-vmm +$VM_TYPE +[0-9]+ " "$T/table.txt" ||
-	fail "table: no row for VM kvm-$PINNER_PID"
-grep -Eq "^ +3 +0 +0x000001000-0x0000010ff +0x[0-9a-f]+-0x[0-9a-f]+ .* $BACKING_INO\+0x0 .* 64 *$" "$T/table.txt" ||
-	fail "table: no line for memslot 3 (gfn 0x1000-0x10ff, backing $BACKING_INO+0x0, 64 shared pins)"
+grep -Eq "^kvm-$PINNER_PID +$PINNER_PID +gmem-vmm +- +[0-9]+ +[0-9]+ +0 +64 +64 +pre-existing$" "$T/table.txt" ||
+	fail "table: no row for VM kvm-$PINNER_PID with 64 untracked pins, pre-existing"
+grep -Eq "^ +3 +0 +0x000001000-0x0000010ff +0x[0-9a-f]+-0x[0-9a-f]+ .* $BACKING_INO\+0x0 +0 +64 +\(pre-existing\)$" "$T/table.txt" ||
+	fail "table: no line for memslot 3 (gfn 0x1000-0x10ff, backing $BACKING_INO+0x0, pre-existing)"
 
 pinner unpin-uring
 fresh_snapshot "$T/snap.json"
