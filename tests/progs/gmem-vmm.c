@@ -6,10 +6,11 @@
  * plain where it has guest_memfd without mmap, none where it has none), and
  * a memfd as the shared backing, mapped and faulted in.  Then, on command:
  *
- *   slot SLOT GFN NPAGES   KVM_SET_USER_MEMORY_REGION2: guest pages [GFN,
- *                          GFN+NPAGES) backed by the memfd from its start
- *                          and, if there is one, by the guest_memfd from
- *                          offset 0
+ *   slot SLOT GFN NPAGES [OFF]
+ *                          KVM_SET_USER_MEMORY_REGION2: guest pages [GFN,
+ *                          GFN+NPAGES) backed by the memfd and, if there
+ *                          is one, by the guest_memfd, both from page OFF
+ *                          (default 0)
  *   delete-slot SLOT       the same with size 0: the memslot goes
  *   pin-uring OFF NPAGES   register memfd pages [OFF, OFF+NPAGES) as an
  *                          io_uring fixed buffer (FOLL_PIN|FOLL_LONGTERM)
@@ -100,13 +101,15 @@ static void print_ready(const struct vmm *v)
 	       minor(b.st_dev), (unsigned long)b.st_ino, v->pages);
 }
 
-static int set_slot(struct vmm *v, unsigned long slot, unsigned long gfn, unsigned long n)
+static int set_slot(struct vmm *v, unsigned long slot, unsigned long gfn, unsigned long n,
+		    unsigned long off)
 {
 	struct kvm_userspace_memory_region2 r = {
 		.slot = (__u32)slot,
 		.guest_phys_addr = gfn * PAGE,
 		.memory_size = n * PAGE,
-		.userspace_addr = (__u64)(unsigned long)v->shared,
+		.userspace_addr = (__u64)(unsigned long)(v->shared + off * PAGE),
+		.guest_memfd_offset = off * PAGE,
 	};
 
 	if (n && v->gmem >= 0) {
@@ -116,22 +119,23 @@ static int set_slot(struct vmm *v, unsigned long slot, unsigned long gfn, unsign
 	return ioctl(v->vm, KVM_SET_USER_MEMORY_REGION2, &r);
 }
 
-static void cmd_slot(struct vmm *v, unsigned long slot, unsigned long gfn, unsigned long n)
+static void cmd_slot(struct vmm *v, unsigned long slot, unsigned long gfn, unsigned long n,
+		     unsigned long off)
 {
-	if (!n || n > v->pages) {
-		printf("error %lu pages: 1 to %zu\n", n, v->pages);
+	if (!n || off > v->pages || n > v->pages - off) {
+		printf("error %lu pages from %lu: outside %zu\n", n, off, v->pages);
 		return;
 	}
-	if (set_slot(v, slot, gfn, n))
+	if (set_slot(v, slot, gfn, n, off))
 		printf("error KVM_SET_USER_MEMORY_REGION2: %s\n", strerror(errno));
 	else
 		printf("ok slot %lu gfn %lu npages %lu uaddr %lu\n", slot, gfn, n,
-		       (unsigned long)v->shared);
+		       (unsigned long)(v->shared + off * PAGE));
 }
 
 static void cmd_delete_slot(struct vmm *v, unsigned long slot)
 {
-	if (set_slot(v, slot, 0, 0))
+	if (set_slot(v, slot, 0, 0, 0))
 		printf("error delete slot %lu: %s\n", slot, strerror(errno));
 	else
 		printf("ok deleted %lu\n", slot);
@@ -181,7 +185,7 @@ static void close_fd(int *fd, const char *what)
 int main(int argc, char **argv)
 {
 	size_t pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 256;
-	unsigned long a, b, c;
+	unsigned long a, b, c, d;
 	struct vmm v = { .vm = -1, .gmem = -1 };
 	char line[256];
 
@@ -192,8 +196,10 @@ int main(int argc, char **argv)
 	vmm_open(&v, pages);
 	print_ready(&v);
 	while (fgets(line, sizeof(line), stdin)) {
-		if (sscanf(line, "slot %lu %lu %lu", &a, &b, &c) == 3)
-			cmd_slot(&v, a, b, c);
+		if (sscanf(line, "slot %lu %lu %lu %lu", &a, &b, &c, &d) == 4)
+			cmd_slot(&v, a, b, c, d);
+		else if (sscanf(line, "slot %lu %lu %lu", &a, &b, &c) == 3)
+			cmd_slot(&v, a, b, c, 0);
 		else if (sscanf(line, "delete-slot %lu", &a) == 1)
 			cmd_delete_slot(&v, a);
 		else if (sscanf(line, "pin-uring %lu %lu", &a, &b) == 2)
