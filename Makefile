@@ -32,7 +32,7 @@ INCLUDES = -Iinclude -Isrc -I$(OUTPUT)
 USER_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $(LIBBPF_CFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function
 
-BPF_NAMES := pins scan probe refs
+BPF_NAMES := pins scan probe refs lifecycle
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 LIB_SRCS := $(wildcard src/lib/*.c)
@@ -42,7 +42,7 @@ PROGS := gmemtop
 PROG_BINS := $(patsubst %,$(OUTPUT)/%,$(PROGS))
 
 # Test programs run inside the VM: static, so the initramfs needs no libc.
-TEST_PROGS := gmem-pinner gmem-bench gmem-stress
+TEST_PROGS := gmem-pinner gmem-bench gmem-stress gmem-vmm
 TEST_PROG_BINS := $(patsubst %,$(OUTPUT)/tests/%,$(TEST_PROGS))
 
 # Unit tests: cmocka, built with clang and ASan/UBSan, against the library

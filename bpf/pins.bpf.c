@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * GUP pin tracking on guest_memfd folios.
+ * GUP pin tracking on guest_memfd folios and on the folios of a memslot's
+ * shared backing (bpf/backing.bpf.h).
  *
  * Every pin and unpin in the system passes through these programs, so the
  * first thing each does is reject foreign memory: one load of
@@ -9,7 +10,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_tracing.h>
-#include "gmem.bpf.h"
+#include "backing.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -40,7 +41,7 @@ static __always_inline struct address_space *guest_mapping(struct folio *folio)
 {
 	struct address_space *mapping = BPF_CORE_READ(folio, mapping);
 
-	if (!mapping || !mapping_is_guest_memfd(mapping))
+	if (!mapping || !mapping_is_guest(mapping))
 		return NULL;
 	return mapping;
 }
@@ -171,7 +172,7 @@ static __always_inline bool maybe_guest_typed(struct folio *folio)
 {
 	struct address_space *mapping = BPF_CORE_READ(folio, mapping);
 
-	return !mapping || mapping_is_guest_memfd(mapping);
+	return !mapping || mapping_is_guest(mapping);
 }
 
 /* Is this a folio whose pins we may track?  Guest memory, or a folio
@@ -180,7 +181,7 @@ static __always_inline bool maybe_guest(__u64 addr)
 {
 	struct address_space *mapping = BPF_CORE_READ((struct folio *)addr, mapping);
 
-	return !mapping || mapping_is_guest_memfd(mapping);
+	return !mapping || mapping_is_guest(mapping);
 }
 
 /*

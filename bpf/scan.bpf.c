@@ -5,10 +5,14 @@
  * its page cache (the mapping's xarray) and reads each folio's refcount,
  * mapcount and pin count.  Userspace reads the records from a ring buffer
  * after driving the iterator with read().
+ *
+ * The same walk finds VMs (kvm-vm files) and their memslots, so that VMs
+ * created before tracking began are shown, and registers their memslots'
+ * shared backing for the pin programs (bpf/memslot.bpf.h).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_tracing.h>
-#include "gmem.bpf.h"
+#include "memslot.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -28,6 +32,22 @@ struct {
 	__type(key, __u64);
 	__type(value, __u8);
 } seen_mappings SEC(".maps");
+
+/* A ring-buffer record of 'size' bytes with its header filled in, or NULL
+ * (counted as dropped: the buffer is full). */
+static __always_inline void *reserve_record(__u32 size, __u16 type)
+{
+	struct gmem_event_hdr *h = bpf_ringbuf_reserve(&scan_events, size, 0);
+
+	if (!h) {
+		stat_add(GMEM_STAT_SCAN_DROPPED, 1);
+		return NULL;
+	}
+	h->version = GMEM_ABI_VERSION;
+	h->type = type;
+	h->size = size;
+	return h;
+}
 
 /* include/linux/xarray.h encodings. */
 #define XA_DEPTH_MAX 8
@@ -74,14 +94,9 @@ static __always_inline void visit_folio(struct walk *w, unsigned long entry)
 	else if (!pins)
 		return;
 
-	r = bpf_ringbuf_reserve(&scan_events, sizeof(*r), 0);
-	if (!r) {
-		stat_add(GMEM_STAT_SCAN_DROPPED, 1);
+	r = reserve_record(sizeof(*r), GMEM_EV_SCAN_FOLIO);
+	if (!r)
 		return;
-	}
-	r->hdr.version = GMEM_ABI_VERSION;
-	r->hdr.type = GMEM_EV_SCAN_FOLIO;
-	r->hdr.size = sizeof(*r);
 	r->ino = w->ino;
 	r->dev = w->dev;
 	r->folio = entry;
@@ -144,15 +159,10 @@ static long walk_step(__u64 i, struct walk *w)
 static __always_inline void emit_file(struct task_struct *task, struct file *file, __u32 fd,
 				      struct address_space *mapping, struct inode *inode)
 {
-	struct gmem_scan_file *r = bpf_ringbuf_reserve(&scan_events, sizeof(*r), 0);
+	struct gmem_scan_file *r = reserve_record(sizeof(*r), GMEM_EV_SCAN_FILE);
 
-	if (!r) {
-		stat_add(GMEM_STAT_SCAN_DROPPED, 1);
+	if (!r)
 		return;
-	}
-	r->hdr.version = GMEM_ABI_VERSION;
-	r->hdr.type = GMEM_EV_SCAN_FILE;
-	r->hdr.size = sizeof(*r);
 	r->ino = BPF_CORE_READ(inode, i_ino);
 	r->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	r->size = BPF_CORE_READ(inode, i_size);
@@ -166,17 +176,12 @@ static __always_inline void emit_file(struct task_struct *task, struct file *fil
 
 static __always_inline void emit_end(struct walk *w, bool truncated)
 {
-	struct gmem_scan_end *r = bpf_ringbuf_reserve(&scan_events, sizeof(*r), 0);
+	struct gmem_scan_end *r = reserve_record(sizeof(*r), GMEM_EV_SCAN_END);
 
 	if (truncated)
 		stat_add(GMEM_STAT_SCAN_TRUNCATED, 1);
-	if (!r) {
-		stat_add(GMEM_STAT_SCAN_DROPPED, 1);
+	if (!r)
 		return;
-	}
-	r->hdr.version = GMEM_ABI_VERSION;
-	r->hdr.type = GMEM_EV_SCAN_END;
-	r->hdr.size = sizeof(*r);
 	r->ino = w->ino;
 	r->dev = w->dev;
 	r->pins = w->pins;
@@ -185,6 +190,80 @@ static __always_inline void emit_end(struct walk *w, bool truncated)
 	r->nr_extra_ref = w->nr_extra_ref;
 	r->truncated = truncated;
 	r->_pad = 0;
+	bpf_ringbuf_submit(r, 0);
+}
+
+/* A guest_memfd file's VM: the first word of its private data (struct
+ * gmem_file in 7.3, struct kvm_gmem before) is the struct kvm pointer. */
+static __always_inline void emit_gmem_owner(struct file *file, struct inode *inode)
+{
+	struct gmem_scan_gmem_owner *r;
+	__u64 kvm = 0;
+
+	bpf_probe_read_kernel(&kvm, sizeof(kvm), BPF_CORE_READ(file, private_data));
+	if (!kvm)
+		return;
+	r = reserve_record(sizeof(*r), GMEM_EV_SCAN_GMEM_OWNER);
+	if (!r)
+		return;
+	r->ino = BPF_CORE_READ(inode, i_ino);
+	r->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	r->kvm = kvm;
+	r->_pad = 0;
+	bpf_ringbuf_submit(r, 0);
+}
+
+static void visit_memslot(struct memslot_walk *w, struct kvm_memory_slot *slot)
+{
+	struct gmem_scan_memslot *r = reserve_record(sizeof(*r), GMEM_EV_SCAN_MEMSLOT);
+
+	if (!r)
+		return;
+	__builtin_memset(&r->slot, 0, sizeof(*r) - sizeof(r->hdr));
+	r->slot = (__u64)slot;
+	read_memslot(&r->m, w->kvm, slot, w->task);
+	r->m.state = GMEM_OBJ_F_PREEXISTING;
+	bpf_ringbuf_submit(r, 0);
+}
+
+/* Is this a VM's file?  KVM_CREATE_VM names its anon inode file "kvm-vm". */
+static __always_inline bool is_kvm_vm_file(struct file *file)
+{
+	char name[8] = {};
+
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	return name[0] == 'k' && name[1] == 'v' && name[2] == 'm' && name[3] == '-' &&
+	       name[4] == 'v' && name[5] == 'm' && name[6] == 0;
+}
+
+static __always_inline void emit_vm(struct task_struct *task, struct file *file, __u32 fd)
+{
+	struct memslot_walk w = { .task = task };
+	struct gmem_scan_vm *r;
+	struct kvm *kvm;
+	__u64 key;
+	__u8 one = 1;
+
+	if (!is_kvm_vm_file(file))
+		return;
+	kvm = BPF_CORE_READ(file, private_data);
+	key = (__u64)kvm;
+	if (!kvm || bpf_map_update_elem(&seen_mappings, &key, &one, BPF_NOEXIST))
+		return;
+	w.kvm = kvm;
+	walk_memslots(&w);
+	r = reserve_record(sizeof(*r), GMEM_EV_SCAN_VM);
+	if (!r)
+		return;
+	__builtin_memset(&r->kvm, 0, sizeof(*r) - sizeof(r->hdr));
+	r->kvm = key;
+	r->vm.mm = (__u64)BPF_CORE_READ(kvm, mm);
+	r->vm.tgid = BPF_CORE_READ(task, tgid);
+	r->vm.pid = BPF_CORE_READ(task, pid);
+	BPF_CORE_READ_STR_INTO(&r->vm.comm, task, comm);
+	r->vm.flags = GMEM_OBJ_F_PREEXISTING;
+	r->fd = fd;
+	r->nr_memslots = w.nr;
 	bpf_ringbuf_submit(r, 0);
 }
 
@@ -206,14 +285,21 @@ int scan_task_file(struct bpf_iter__task_file *ctx)
 		return 0;
 	/* read as a plain value: the filter tests its low bits */
 	mapping = BPF_CORE_READ(file, f_mapping);
-	if (!mapping || !mapping_is_guest_memfd(mapping))
+	/* guest_memfd, or a memslot's shared backing (a memfd the VMM holds) */
+	if (!mapping || !mapping_is_guest(mapping)) {
+		/* CO-RE: without KVM's types (module not loaded) this is dead
+		 * code the verifier never sees */
+		if (bpf_core_type_exists(struct kvm_memory_slot))
+			emit_vm(task, file, ctx->fd);
 		return 0;
+	}
 	key = (__u64)mapping;
 	if (bpf_map_update_elem(&seen_mappings, &key, &one, BPF_NOEXIST))
 		return 0; /* walked already, or the dedup table is full */
 
 	inode = BPF_CORE_READ(mapping, host);
 	emit_file(task, file, ctx->fd, mapping, inode);
+	emit_gmem_owner(file, inode);
 	w.ino = BPF_CORE_READ(inode, i_ino);
 	w.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	w.chunk = bpf_core_field_size(struct xa_node, slots) / sizeof(void *);

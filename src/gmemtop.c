@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * gmemtop: who holds pins on guest memory, per process, per guest_memfd
- * file and per folio.  Batch mode (-b) prints snapshots and exits.
+ * gmemtop: who holds pins on guest memory, per VM, per process, per
+ * guest_memfd file and per folio.  Batch mode (-b) prints snapshots and exits.
  */
 #include "lib/cgroup.h"
 #include "lib/kernel.h"
@@ -12,6 +12,7 @@
 #include "lib/scan.h"
 #include "lib/tracker.h"
 #include "lib/util.h"
+#include "lib/vmtracker.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -47,6 +48,10 @@ static const char usage_text[] =
 	"                       refcount change in the system pays for it)\n"
 	"      --max-ref-folios N  capacity of the --refs map (default %u)\n"
 	"      --scan-buffer B  bytes of ring buffer for the kernel scan (default %u)\n"
+	"      --max-vms N, --max-memslots N, --max-gmem-files N, --max-backings N\n"
+	"                       capacities of the VM model's maps (default %u, %u,\n"
+	"                       %u, %u)\n"
+	"      --no-vms         do not track VMs, memslots and shared backing\n"
 	"      --probe          list what this kernel offers gmem-tools, and why not\n"
 	"  -v, --verbose        more messages (twice: libbpf's too)\n"
 	"  -h, --help           this text\n"
@@ -56,7 +61,8 @@ static const char usage_text[] =
 	"kernel lacks a needed feature (--probe: a required one), 64 usage.\n";
 
 struct options {
-	bool batch, scan_only, no_scan, folios, probe, refs;
+	bool batch, scan_only, no_scan, folios, probe, refs, no_vms;
+	struct gmem_vmtracker_opts vm_maps;
 	struct gmem_render_opts render;
 	struct gmem_filter filter;
 	enum gmem_sort sort;
@@ -95,10 +101,26 @@ static int parse_cgroup(const char *arg, __u64 *id)
 	return err ? usage_error2("bad cgroup '%s': %s", arg, gmem_cgroup_strerror(err)) : 0;
 }
 
+/* --max-vms and the like: a capacity of one of the VM model's maps. */
+static int parse_map_size(int opt, const char *arg, struct gmem_vmtracker_opts *m)
+{
+	static const char *const names[] = { "--max-vms", "--max-memslots", "--max-gmem-files",
+					     "--max-backings" };
+	__u32 *fields[] = { &m->max_vms, &m->max_memslots, &m->max_files, &m->max_backings };
+	int i = opt; /* 0: --max-vms ... 3: --max-backings */
+	unsigned long long v;
+
+	if (gmem_parse_u64(arg, 1, 1u << 20, &v))
+		return usage_error2("bad %s '%s' (1 to 1048576)", names[i], arg);
+	*fields[i] = (__u32)v;
+	return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_SCAN_ONLY = 256, OPT_NO_SCAN, OPT_MAX_FOLIOS, OPT_SCAN_BUFFER, OPT_PROBE,
-	       OPT_MAX_REF_FOLIOS, OPT_REFS };
+	       OPT_MAX_REF_FOLIOS, OPT_REFS, OPT_MAX_VMS, OPT_MAX_MEMSLOTS, OPT_MAX_GMEM_FILES,
+	       OPT_MAX_BACKINGS, OPT_NO_VMS };
 	static const struct option longopts[] = {
 		{ "batch", no_argument, NULL, 'b' },
 		{ "output", required_argument, NULL, 'o' },
@@ -115,6 +137,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "scan-buffer", required_argument, NULL, OPT_SCAN_BUFFER },
 		{ "probe", no_argument, NULL, OPT_PROBE },
 		{ "refs", no_argument, NULL, OPT_REFS },
+		{ "max-vms", required_argument, NULL, OPT_MAX_VMS },
+		{ "max-memslots", required_argument, NULL, OPT_MAX_MEMSLOTS },
+		{ "max-gmem-files", required_argument, NULL, OPT_MAX_GMEM_FILES },
+		{ "max-backings", required_argument, NULL, OPT_MAX_BACKINGS },
+		{ "no-vms", no_argument, NULL, OPT_NO_VMS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -135,6 +162,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_NO_SCAN: o->no_scan = true; break;
 		case OPT_PROBE: o->probe = true; break;
 		case OPT_REFS: o->refs = true; break;
+		case OPT_NO_VMS: o->no_vms = true; break;
+		case OPT_MAX_VMS:
+		case OPT_MAX_MEMSLOTS:
+		case OPT_MAX_GMEM_FILES:
+		case OPT_MAX_BACKINGS:
+			if (parse_map_size(c - OPT_MAX_VMS, optarg, &o->vm_maps))
+				return EXIT_USAGE;
+			break;
 		case 'o':
 			if (gmem_parse_format(optarg, &o->render.fmt))
 				return usage_error("unknown output format '%s' (table, json, csv)",
@@ -178,7 +213,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'h':
 			printf(usage_text, GMEM_DEFAULT_MAX_FOLIOS, GMEM_DEFAULT_MAX_REF_FOLIOS,
-			       GMEM_DEFAULT_SCAN_RINGBUF);
+			       GMEM_DEFAULT_SCAN_RINGBUF, GMEM_DEFAULT_MAX_VMS, GMEM_DEFAULT_MAX_MEMSLOTS,
+			       GMEM_DEFAULT_MAX_GMEM_FILES, GMEM_DEFAULT_MAX_BACKINGS);
 			exit(0);
 		default: /* getopt said what was wrong */
 			fprintf(stderr, "Try 'gmemtop --help'.\n");
@@ -206,7 +242,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 }
 
 static int take_snapshot(struct gmem_tracker *t, struct gmem_scanner *sc,
-			 const struct options *o, struct gmem_snapshot *s)
+			 struct gmem_vmtracker *vt, const struct options *o,
+			 struct gmem_snapshot *s)
 {
 	struct timespec mono, real;
 	int err;
@@ -217,6 +254,8 @@ static int take_snapshot(struct gmem_tracker *t, struct gmem_scanner *sc,
 	clock_gettime(CLOCK_REALTIME, &real);
 	s->time_ns = (__u64)mono.tv_sec * 1000000000ull + mono.tv_nsec;
 	s->realtime_ns = (__u64)real.tv_sec * 1000000000ull + real.tv_nsec;
+	if (vt && (err = gmem_vmtracker_read(vt, s)))
+		return err;
 	if (t && (err = gmem_tracker_read(t, s)))
 		return err;
 	if (t)
@@ -226,6 +265,8 @@ static int take_snapshot(struct gmem_tracker *t, struct gmem_scanner *sc,
 	err = gmem_snapshot_finish(s);
 	if (!err && t)
 		gmem_tracker_gc(t, s);
+	if (!err && vt)
+		gmem_vmtracker_gc(vt, s);
 	if (!err)
 		gmem_snapshot_sort(s, o->sort);
 	return err;
@@ -238,6 +279,16 @@ static int exit_code_for(int err)
 	return err == -ENOENT || err == -EOPNOTSUPP || (err == -EPERM && geteuid() == 0)
 		       ? EXIT_UNSUPPORTED
 		       : 1;
+}
+
+static int start_vmtracker(struct gmem_vmtracker **vt, const struct gmem_kernel *k,
+			   const struct gmem_vmtracker_opts *opts)
+{
+	bool quiet = gmem_log_set_quiet(true);
+	int err = gmem_vmtracker_start(vt, k, opts);
+
+	gmem_log_set_quiet(quiet);
+	return err;
 }
 
 static int run_probe(const struct options *o)
@@ -261,9 +312,10 @@ int main(int argc, char **argv)
 	struct gmem_scanner_opts sopts = {};
 	struct gmem_tracker *tracker = NULL;
 	struct gmem_scanner *scanner = NULL;
+	struct gmem_vmtracker *vmtracker = NULL;
 	struct gmem_kernel kernel;
 	struct options o;
-	int err, ret = 1;
+	int err, vm_err = 0, ret = 1;
 
 	ret = parse_options(argc, argv, &o);
 	if (ret)
@@ -285,10 +337,20 @@ int main(int argc, char **argv)
 	topts.max_ref_folios = o.max_ref_folios;
 	topts.refs = o.refs;
 	sopts.ringbuf_bytes = o.scan_buffer;
+	/* VMs, memslots and shared backing: shown when the kernel has the
+	 * hooks, but pins on guest_memfd are tracked without them.  Started
+	 * first (the pin programs share its maps), quietly: on a kernel that
+	 * cannot track pins either, that is the error to report. */
+	if (!o.scan_only && !o.no_vms)
+		vm_err = start_vmtracker(&vmtracker, &kernel, &o.vm_maps);
+	topts.vmtracker = sopts.vmtracker = vmtracker;
 	if (!o.scan_only && (err = gmem_tracker_start(&tracker, &kernel, &topts))) {
 		ret = exit_code_for(err);
 		goto out;
 	}
+	if (vm_err)
+		gmem_warn("VMs and memslots are not tracked (%s); pins on guest_memfd are: "
+			  "see 'gmemtop --probe'", strerror(-vm_err));
 	if (!o.no_scan && (err = gmem_scanner_open(&scanner, &kernel, &sopts))) {
 		ret = exit_code_for(err);
 		goto out;
@@ -304,7 +366,7 @@ int main(int argc, char **argv)
 
 		if (n > 0 && gmem_sleep(o.interval, &stop))
 			break;
-		err = take_snapshot(tracker, scanner, &o, &snap);
+		err = take_snapshot(tracker, scanner, vmtracker, &o, &snap);
 		if (!err) {
 			if (!o.batch && o.render.fmt == GMEM_FMT_TABLE && isatty(STDOUT_FILENO))
 				fputs("\033[H\033[J", stdout);
@@ -320,6 +382,7 @@ int main(int argc, char **argv)
 out:
 	gmem_scanner_close(scanner);
 	gmem_tracker_stop(tracker);
+	gmem_vmtracker_stop(vmtracker);
 	gmem_kernel_free(&kernel);
 	return ret;
 }

@@ -56,6 +56,9 @@ enum gmem_event_type {
 	GMEM_EV_SCAN_FILE = 1,  /* a guest_memfd file held by a task */
 	GMEM_EV_SCAN_FOLIO = 2, /* one folio of such a file, as the kernel counts it */
 	GMEM_EV_SCAN_END = 3,   /* the walk of one file ended */
+	GMEM_EV_SCAN_VM = 4,    /* a VM (kvm-vm file) held by a task */
+	GMEM_EV_SCAN_MEMSLOT = 5, /* one memslot of such a VM */
+	GMEM_EV_SCAN_GMEM_OWNER = 6, /* the VM a guest_memfd file belongs to */
 };
 
 /* folio_pins flags */
@@ -121,6 +124,9 @@ enum gmem_stat {
 	 * preempted inside one is common; attribution may miss a reference,
 	 * the counts do not (filled in by userspace) */
 	GMEM_STAT_REF_RECURSION_MISSED,
+	/* a VM, guest_memfd file, memslot or shared backing not recorded:
+	 * its map (bpf/lifecycle.bpf.c) was full */
+	GMEM_STAT_MODEL_MAP_FULL,
 	GMEM_STAT_NR,
 };
 
@@ -212,5 +218,115 @@ struct gmem_folio_refs {
 	struct gmem_ref_holder holder[GMEM_REF_HOLDERS];
 };
 _Static_assert(sizeof(struct gmem_folio_refs) == 40 + GMEM_REF_HOLDERS * 56, "gmem_folio_refs");
+
+/*
+ * The guest memory model (bpf/lifecycle.bpf.c, bpf/scan.bpf.c): VMs,
+ * guest_memfd files and memslots, each in a bounded hash map so that a
+ * snapshot can be read at any time.
+ */
+#define GMEM_DEFAULT_MAX_VMS 256
+#define GMEM_DEFAULT_MAX_GMEM_FILES 1024
+#define GMEM_DEFAULT_MAX_MEMSLOTS 4096
+#define GMEM_DEFAULT_MAX_BACKINGS 1024
+
+/* gmem_vm.flags, gmem_memslot.state */
+#define GMEM_OBJ_F_PREEXISTING (1u << 0) /* created before tracking began (found by the scan) */
+
+/* Value of the vms map, keyed by the kernel address of struct kvm. */
+struct gmem_vm {
+	__u64 created_ns;  /* CLOCK_MONOTONIC; 0: before tracking began */
+	__u64 mm;          /* the VMM's struct mm_struct * */
+	__u32 tgid;        /* the process that created it */
+	__u32 pid;
+	char comm[GMEM_COMM_LEN];
+	__u32 type;        /* KVM_CREATE_VM's machine type (0: not known) */
+	__u32 flags;       /* GMEM_OBJ_F_* */
+};
+_Static_assert(sizeof(struct gmem_vm) == 48, "gmem_vm");
+
+/* Value of the gmem_files map, keyed by the file's struct address_space *
+ * (what folio_pins entries carry). */
+struct gmem_gmem_file {
+	__u64 kvm;         /* owning VM (struct kvm *) */
+	__u64 ino;
+	__u64 size;        /* bytes, as created */
+	__u64 flags;       /* GUEST_MEMFD_FLAG_* */
+	__u64 created_ns;
+	__u32 dev;
+	__u32 tgid;        /* the process that created it */
+	char comm[GMEM_COMM_LEN];
+	__s32 fd;          /* its fd in that process at creation */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct gmem_gmem_file) == 72, "gmem_gmem_file");
+
+/*
+ * Value of the memslots map, keyed by the kernel address of struct
+ * kvm_memory_slot (a moved or re-flagged memslot is a new struct, so a
+ * change deletes the old key and adds the new one).
+ *
+ * Shared backing: the file (memfd, shmem, any file mapping) mapped at
+ * userspace_addr when the memslot was committed; a folio of it at page
+ * index i is guest memory at gfn base_gfn + i - backing_pgoff.
+ */
+struct gmem_memslot {
+	__u64 kvm;
+	__u64 base_gfn;
+	__u64 npages;
+	__u64 userspace_addr;
+	__u64 gmem_mapping;   /* bound guest_memfd's address_space (0: none) */
+	__u64 gmem_ino;
+	__u64 gmem_pgoff;     /* page offset of base_gfn in the guest_memfd */
+	__u64 backing_mapping; /* address_space mapped at userspace_addr (0: anonymous or unknown) */
+	__u64 backing_ino;
+	__u64 backing_pgoff;  /* page offset of userspace_addr in that file */
+	__u64 updated_ns;     /* last change seen (0: found by the scan) */
+	__u32 gmem_dev;
+	__u32 backing_dev;
+	__u32 flags;          /* KVM_MEM_* */
+	__u16 id;             /* slot id within its address space */
+	__u16 as_id;
+	__u32 tgid;           /* the process that made the change */
+	__u32 state;          /* GMEM_OBJ_F_* */
+};
+_Static_assert(sizeof(struct gmem_memslot) == 112, "gmem_memslot");
+
+/* Value of the backing_mappings map (key: struct address_space *): files
+ * that back some memslot's userspace_addr, whose folios the pin programs
+ * track like guest_memfd folios.  Entries are removed by userspace once no
+ * memslot and no tracked pin uses them. */
+struct gmem_backing {
+	__u64 kvm;           /* a VM whose memslot it backs */
+	__u64 registered_ns;
+};
+_Static_assert(sizeof(struct gmem_backing) == 16, "gmem_backing");
+
+/* GMEM_EV_SCAN_VM: a kvm-vm file held by a task (the VM may predate us). */
+struct gmem_scan_vm {
+	struct gmem_event_hdr hdr;
+	__u64 kvm;
+	struct gmem_vm vm;  /* created_ns 0; tgid/comm: a holder of the fd */
+	__u32 fd;
+	__u32 nr_memslots;  /* memslots the walk found */
+};
+_Static_assert(sizeof(struct gmem_scan_vm) == 72, "gmem_scan_vm");
+
+/* GMEM_EV_SCAN_MEMSLOT: one memslot of a VM found by the scan. */
+struct gmem_scan_memslot {
+	struct gmem_event_hdr hdr;
+	__u64 slot;         /* struct kvm_memory_slot * */
+	struct gmem_memslot m;
+};
+_Static_assert(sizeof(struct gmem_scan_memslot) == 128, "gmem_scan_memslot");
+
+/* GMEM_EV_SCAN_GMEM_OWNER: a guest_memfd file's VM (from its private data). */
+struct gmem_scan_gmem_owner {
+	struct gmem_event_hdr hdr;
+	__u64 ino;
+	__u64 kvm;
+	__u32 dev;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct gmem_scan_gmem_owner) == 32, "gmem_scan_gmem_owner");
 
 #endif /* GMEM_ABI_H */

@@ -122,6 +122,26 @@ bool gmem_kernel_has_func(const struct gmem_kernel *k, const char *name)
 	return k->btf && btf__find_by_name_kind(k->btf, name, BTF_KIND_FUNC) > 0;
 }
 
+bool gmem_kernel_has_module_func(const struct gmem_kernel *k, const char *module,
+				 const char *name)
+{
+	char path[128];
+	struct btf *mod;
+	bool found;
+
+	if (gmem_kernel_has_func(k, name))
+		return true;
+	if (!k->btf)
+		return false;
+	snprintf(path, sizeof(path), "/sys/kernel/btf/%s", module);
+	mod = btf__parse_split(path, k->btf);
+	if (!mod)
+		return false; /* not loaded, or built without BTF */
+	found = btf__find_by_name_kind(mod, name, BTF_KIND_FUNC) > 0;
+	btf__free(mod);
+	return found;
+}
+
 const char *gmem_kernel_explain_errno(int err)
 {
 	if (err < 0)

@@ -22,6 +22,10 @@ int gmem_kernel_probe(struct gmem_kernel *k);
 void gmem_kernel_free(struct gmem_kernel *k);
 
 bool gmem_kernel_has_func(const struct gmem_kernel *k, const char *name);
+/* In vmlinux or in module 'module''s BTF (/sys/kernel/btf/MODULE: KVM is a
+ * module in distribution kernels). */
+bool gmem_kernel_has_module_func(const struct gmem_kernel *k, const char *module,
+				 const char *name);
 /* Value of an enumerator, named or anonymous enum alike; -ENOENT if absent. */
 int gmem_kernel_enum_value(const struct gmem_kernel *k, const char *name, long long *val);
 

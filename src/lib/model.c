@@ -27,11 +27,12 @@ void gmem_snapshot_free(struct gmem_snapshot *s)
 	free(s->files);
 	free(s->procs);
 	free(s->ref_holders);
+	gmem_snapshot_free_vms(s);
 	gmem_snapshot_init(s);
 }
 
 /* Grow an array of 'size'-byte elements to hold one more. */
-static void *grow(void **arr, size_t *nr, size_t *cap, size_t size)
+void *gmem_array_grow(void **arr, size_t *nr, size_t *cap, size_t size)
 {
 	if (*nr == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
@@ -47,25 +48,28 @@ static void *grow(void **arr, size_t *nr, size_t *cap, size_t size)
 
 static struct gmem_folio *new_folio(struct gmem_snapshot *s, __u64 addr)
 {
-	struct gmem_folio *f = grow((void **)&s->folios, &s->nr_folios, &s->cap_folios,
+	struct gmem_folio *f = gmem_array_grow((void **)&s->folios, &s->nr_folios, &s->cap_folios,
 				    sizeof(*f));
 
-	if (f)
+	if (f) {
 		f->addr = addr;
+		f->memslot = f->vm = -1; /* until gmem_snapshot_join_vms() */
+	}
 	return f;
 }
 
-static struct gmem_file *file_of(struct gmem_snapshot *s, __u32 dev, __u64 ino)
+struct gmem_file *gmem_snapshot_file_of(struct gmem_snapshot *s, __u32 dev, __u64 ino)
 {
 	struct gmem_file *f;
 
 	for (size_t i = 0; i < s->nr_files; i++)
 		if (s->files[i].dev == dev && s->files[i].ino == ino)
 			return &s->files[i];
-	f = grow((void **)&s->files, &s->nr_files, &s->cap_files, sizeof(*f));
+	f = gmem_array_grow((void **)&s->files, &s->nr_files, &s->cap_files, sizeof(*f));
 	if (f) {
 		f->dev = dev;
 		f->ino = ino;
+		f->vm = -1;
 	}
 	return f;
 }
@@ -94,7 +98,7 @@ int gmem_snapshot_add_stack(struct gmem_snapshot *s, __s32 id, const char *const
 
 	if (nr < 0 || nr > GMEM_MAX_STACK_DEPTH)
 		return -EINVAL;
-	st = grow((void **)&s->stacks, &s->nr_stacks, &s->cap_stacks, sizeof(*st));
+	st = gmem_array_grow((void **)&s->stacks, &s->nr_stacks, &s->cap_stacks, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
 	st->id = id;
@@ -120,8 +124,8 @@ int gmem_snapshot_add_stack(struct gmem_snapshot *s, __s32 id, const char *const
 int gmem_snapshot_add_ref_holder(struct gmem_snapshot *s, __u64 folio,
 				 const struct gmem_ref_holder *h)
 {
-	struct gmem_ref_holder_entry *e = grow((void **)&s->ref_holders, &s->nr_ref_holders,
-					       &s->cap_ref_holders, sizeof(*e));
+	struct gmem_ref_holder_entry *e = gmem_array_grow((void **)&s->ref_holders, &s->nr_ref_holders,
+							  &s->cap_ref_holders, sizeof(*e));
 
 	if (!e)
 		return -ENOMEM;
@@ -148,7 +152,7 @@ int gmem_folio_api(const struct gmem_snapshot *s, const struct gmem_folio *f)
 
 static int add_scan_file(struct gmem_snapshot *s, const struct gmem_scan_file *r)
 {
-	struct gmem_file *f = file_of(s, r->dev, r->ino);
+	struct gmem_file *f = gmem_snapshot_file_of(s, r->dev, r->ino);
 
 	if (!f)
 		return -ENOMEM;
@@ -165,7 +169,7 @@ static int add_scan_file(struct gmem_snapshot *s, const struct gmem_scan_file *r
 
 static int add_scan_end(struct gmem_snapshot *s, const struct gmem_scan_end *r)
 {
-	struct gmem_file *f = file_of(s, r->dev, r->ino);
+	struct gmem_file *f = gmem_snapshot_file_of(s, r->dev, r->ino);
 
 	if (!f)
 		return -ENOMEM;
@@ -206,6 +210,12 @@ int gmem_snapshot_add_scan_record(struct gmem_snapshot *s, const void *data, siz
 		if (len != sizeof(struct gmem_scan_end))
 			goto bad;
 		return add_scan_end(s, data);
+	default: {
+		int err = gmem_snapshot_add_model_record(s, data, len);
+
+		if (err <= 0)
+			return err;
+	}
 	}
 bad:
 	s->bad_records++;
@@ -252,7 +262,7 @@ static struct gmem_process *proc_of(struct gmem_snapshot *s, __u32 tgid)
 	for (size_t i = 0; i < s->nr_procs; i++)
 		if (s->procs[i].tgid == tgid)
 			return &s->procs[i];
-	p = grow((void **)&s->procs, &s->nr_procs, &s->cap_procs, sizeof(*p));
+	p = gmem_array_grow((void **)&s->procs, &s->nr_procs, &s->cap_procs, sizeof(*p));
 	if (p)
 		p->tgid = tgid;
 	return p;
@@ -268,7 +278,7 @@ static int sum_untracked(struct gmem_snapshot *s)
 
 		if (!gmem_folio_untracked_pins(f))
 			continue;
-		file = file_of(s, f->dev, f->ino);
+		file = gmem_snapshot_file_of(s, f->dev, f->ino);
 		if (!file)
 			return -ENOMEM;
 		file->untracked_pins += gmem_folio_untracked_pins(f);
@@ -314,7 +324,7 @@ static int sum_tracked(struct gmem_snapshot *s)
 
 		if (!f->tracked || (!gmem_folio_tracked_pins(f) && !f->gets_held))
 			continue;
-		file = file_of(s, f->dev, f->ino);
+		file = gmem_snapshot_file_of(s, f->dev, f->ino);
 		p = proc_of(s, f->t.tgid);
 		if (!file || !p)
 			return -ENOMEM;
@@ -433,7 +443,7 @@ static int account_extra_refs(struct gmem_snapshot *s)
 
 		if (f->extra_refs <= 0)
 			continue;
-		file = file_of(s, f->dev, f->ino);
+		file = gmem_snapshot_file_of(s, f->dev, f->ino);
 		if (!file)
 			return -ENOMEM;
 		file->kernel_extra_refs += f->extra_refs;
@@ -461,6 +471,9 @@ int gmem_snapshot_finish(struct gmem_snapshot *s)
 		return err;
 	if (s->filter.cgroup_id)
 		filter_files(s);
+	err = gmem_snapshot_join_vms(s);
+	if (err)
+		return err;
 	/* processes by pins, files and folios by position */
 	gmem_snapshot_sort(s, GMEM_SORT_FILE);
 	return 0;
@@ -479,7 +492,8 @@ __u64 gmem_stats_lost(const struct gmem_stats *st)
 {
 	return st->v[GMEM_STAT_MAP_FULL] + st->v[GMEM_STAT_RACE_LOST] +
 	       st->v[GMEM_STAT_SCAN_DROPPED] + st->v[GMEM_STAT_SCAN_TRUNCATED] +
-	       st->v[GMEM_STAT_UNPIN_TRUNCATED] + st->v[GMEM_STAT_RECURSION_MISSED];
+	       st->v[GMEM_STAT_UNPIN_TRUNCATED] + st->v[GMEM_STAT_RECURSION_MISSED] +
+	       st->v[GMEM_STAT_MODEL_MAP_FULL];
 }
 
 const char *gmem_stat_name(enum gmem_stat which)
@@ -498,6 +512,7 @@ const char *gmem_stat_name(enum gmem_stat which)
 		[GMEM_STAT_RECURSION_MISSED] = "lost_recursion",
 		[GMEM_STAT_REF_UNRECORDED] = "refs_unrecorded",
 		[GMEM_STAT_REF_RECURSION_MISSED] = "refs_runs_missed",
+		[GMEM_STAT_MODEL_MAP_FULL] = "lost_model_map_full",
 	};
 
 	return which < GMEM_STAT_NR ? names[which] : "?";

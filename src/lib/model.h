@@ -47,6 +47,12 @@ struct gmem_folio {
 	__u32 gets_held;
 	/* of extra_refs, those the page_ref_* tracepoints attribute to a holder */
 	__u32 refs_attributed;
+	/* set by gmem_snapshot_finish() (vmmodel.c): where the folio is guest
+	 * memory; memslot < 0 when no known memslot covers it */
+	int memslot;     /* index in the snapshot's memslots */
+	int vm;          /* index in the snapshot's vms (-1: not known) */
+	bool shared;     /* a memslot's shared backing, not guest_memfd */
+	__u64 gfn;       /* valid when memslot >= 0 */
 };
 
 /* One guest_memfd file. */
@@ -75,6 +81,36 @@ struct gmem_file {
 	 * tracking began (valid when both sources are; never negative) */
 	__u64 untracked_pins;
 	__u64 first_pin_ns; /* oldest tracked pin on it (0: none) */
+	/* the guest memory model (vmmodel.c) */
+	__u64 kvm;          /* owning VM (struct kvm *; 0: not known) */
+	int vm;             /* index in the snapshot's vms (-1: not known) */
+	bool shared_backing; /* a memslot's userspace_addr backing, not a guest_memfd */
+	bool lifecycle;     /* its creation was seen (gmem_flags, created_ns valid) */
+	__u64 gmem_flags;   /* GUEST_MEMFD_FLAG_* */
+	__u64 created_ns;
+};
+
+/* One VM: from the lifecycle programs, or found by the scan. */
+struct gmem_vm_info {
+	__u64 kvm;          /* struct kvm *: the key */
+	char name[32];      /* "kvm-TGID", "kvm-TGID.N" for a process's N-th VM */
+	struct gmem_vm v;
+	bool tracked;       /* its creation was seen */
+	bool scanned;       /* the scan found its file */
+	__u32 nr_memslots, nr_files;
+	__u32 gmem_folios, shared_folios;   /* pinned folios */
+	__u64 gmem_pins, shared_pins;       /* tracked pins */
+	__u64 untracked_pins;               /* on its guest_memfd files */
+};
+
+/* One memslot. */
+struct gmem_memslot_info {
+	__u64 addr;         /* struct kvm_memory_slot * */
+	struct gmem_memslot m;
+	int vm;             /* index in vms (-1: not known) */
+	bool tracked;       /* in the lifecycle map (else: found by the scan) */
+	__u32 gmem_folios, shared_folios;
+	__u64 gmem_pins, shared_pins;
 };
 
 /* One pinning process. */
@@ -131,6 +167,22 @@ struct gmem_snapshot {
 	bool page_ref;      /* extra references attributed by page_ref_* tracepoints */
 	struct gmem_ref_holder_entry *ref_holders;
 	size_t nr_ref_holders, cap_ref_holders;
+	/* the guest memory model (vmmodel.c) */
+	bool lifecycle;     /* VMs, files and memslots were tracked */
+	struct gmem_vm_info *vms;
+	size_t nr_vms, cap_vms;
+	struct gmem_memslot_info *memslots;
+	size_t nr_memslots, cap_memslots;
+	struct gmem_gmem_file_rec {
+		__u64 mapping;
+		struct gmem_gmem_file f;
+	} *gmem_files;
+	size_t nr_gmem_files, cap_gmem_files;
+	struct gmem_gmem_owner {
+		__u32 dev;
+		__u64 ino, kvm;
+	} *owners;
+	size_t nr_owners, cap_owners;
 };
 
 void gmem_snapshot_init(struct gmem_snapshot *s);
@@ -150,11 +202,29 @@ int gmem_folio_api(const struct gmem_snapshot *s, const struct gmem_folio *f);
 /* Add one holder of extra references on 'folio' (a folio_refs slot). */
 int gmem_snapshot_add_ref_holder(struct gmem_snapshot *s, __u64 folio,
 				 const struct gmem_ref_holder *h);
+/* The lifecycle maps' entries (vmmodel.c). */
+int gmem_snapshot_add_vm(struct gmem_snapshot *s, __u64 kvm, const struct gmem_vm *v);
+int gmem_snapshot_add_memslot(struct gmem_snapshot *s, __u64 slot, const struct gmem_memslot *m);
+int gmem_snapshot_add_gmem_file(struct gmem_snapshot *s, __u64 mapping,
+				const struct gmem_gmem_file *f);
+/* The scan's model records (GMEM_EV_SCAN_VM, _MEMSLOT, _GMEM_OWNER); 1 if
+ * 'data' is none of them or malformed (the caller counts it as bad). */
+int gmem_snapshot_add_model_record(struct gmem_snapshot *s, const void *data, size_t len);
+/* Join VMs, memslots, files and folios (called by gmem_snapshot_finish()). */
+int gmem_snapshot_join_vms(struct gmem_snapshot *s);
+void gmem_snapshot_free_vms(struct gmem_snapshot *s);
+const struct gmem_vm_info *gmem_snapshot_find_vm(const struct gmem_snapshot *s, __u64 kvm);
 
 /* Decode and add one scan record; -EINVAL for a malformed one. */
 int gmem_snapshot_add_scan_record(struct gmem_snapshot *s, const void *data, size_t len);
 /* Join folios, build the per-file and per-process views, sort. */
 int gmem_snapshot_finish(struct gmem_snapshot *s);
+
+/* For the library's own model code: grow an array of 'size'-byte elements
+ * by one zeroed element (NULL: no memory); the file (dev, ino), added if
+ * absent. */
+void *gmem_array_grow(void **arr, size_t *nr, size_t *cap, size_t size);
+struct gmem_file *gmem_snapshot_file_of(struct gmem_snapshot *s, __u32 dev, __u64 ino);
 
 const struct gmem_file *gmem_snapshot_find_file(const struct gmem_snapshot *s, __u32 dev,
 						 __u64 ino);

@@ -2,6 +2,7 @@
 #include "lib/output.h"
 
 #include "lib/attrib.h"
+#include "lib/output_vm.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -204,6 +205,7 @@ static int render_table(FILE *out, const struct gmem_snapshot *s,
 			const struct gmem_render_opts *o)
 {
 	table_header(out, s, o);
+	gmem_table_vms(out, s, o->rows);
 	table_procs(out, s, o);
 	table_files(out, s, o);
 	if (o->folios)
@@ -331,6 +333,7 @@ static struct json_object *json_files(const struct gmem_snapshot *s,
 				       f->scanned ? jint(f->unattributed_refs) : NULL);
 		json_object_object_add(j, "first_pin_age_ms", f->first_pin_ns
 				       ? jint(age_ns(s, f->first_pin_ns) / 1000000) : NULL);
+		gmem_json_file_vm(j, s, f);
 		json_object_array_add(arr, j);
 	}
 	return arr;
@@ -419,6 +422,7 @@ static struct json_object *json_folios(const struct gmem_snapshot *s)
 		json_object_object_add(j, "refs_attributed", s->page_ref && f->extra_refs >= 0
 				       ? jint(f->refs_attributed) : NULL);
 		json_object_object_add(j, "ref_holders", json_ref_holders(s, f));
+		gmem_json_folio_vm(j, s, f);
 		json_object_array_add(arr, j);
 	}
 	return arr;
@@ -447,6 +451,8 @@ static int render_json(FILE *out, const struct gmem_snapshot *s,
 		json_object_object_add(m, "bytes_per_folio", jint(s->map_bytes / s->map_entries));
 		json_object_object_add(root, "folio_map", m);
 	}
+	json_object_object_add(root, "vm_tracking", json_object_new_boolean(s->lifecycle));
+	json_object_object_add(root, "vms", gmem_json_vms(s, o->rows));
 	json_object_object_add(root, "processes", json_procs(s, o));
 	json_object_object_add(root, "files", json_files(s, o));
 	json_object_object_add(root, "folios", json_folios(s));
@@ -505,13 +511,13 @@ static const char csv_file_header[] =
 	"file,time_ns,dev,ino,size,owner_pid,owner_comm,owner_fd,"
 	"tracked_pinned_folios,tracked_pins,kernel_folios,kernel_pinned_folios,kernel_pins,"
 	"kernel_extra_ref_folios,kernel_extra_refs,kernel_complete,untracked_pins,"
-	"unattributed_refs,first_pin_age_ms\n";
+	"unattributed_refs,first_pin_age_ms," GMEM_CSV_FILE_VM_COLUMNS "\n";
 static const char csv_folio_header[] =
 	"folio,time_ns,addr,dev,ino,index,tracked_pins,tracked_gets,tracked_gets_taken,"
 	"tracked_pid,tracked_tid,"
 	"tracked_comm,tracked_longterm,tracked_first_pin_age_ms,tracked_cgroup_id,tracked_api,"
 	"tracked_stack,kernel_refcount,kernel_mapcount,kernel_pins,kernel_order,untracked_pins,"
-	"extra_refs,unattributed_refs,refs_attributed,ref_holders\n";
+	"extra_refs,unattributed_refs,refs_attributed,ref_holders," GMEM_CSV_FOLIO_VM_COLUMNS "\n";
 
 static void csv_snapshot_header(FILE *out)
 {
@@ -520,7 +526,7 @@ static void csv_snapshot_header(FILE *out)
 	for (int i = 0; i < GMEM_STAT_NR; i++)
 		fprintf(out, ",%s", gmem_stat_name(i));
 	fputs(",bad_records,lost,folio_map_max_folios,folio_map_bytes,"
-	      "folio_map_bytes_per_folio\n", out);
+	      "folio_map_bytes_per_folio,vm_tracking\n", out);
 }
 
 static int render_csv_begin(FILE *out)
@@ -529,6 +535,7 @@ static int render_csv_begin(FILE *out)
 	fputs(csv_proc_header, out);
 	fputs(csv_file_header, out);
 	fputs(csv_folio_header, out);
+	gmem_csv_vm_headers(out);
 	return ferror(out) ? -EIO : 0;
 }
 
@@ -554,6 +561,7 @@ static void csv_snapshot(FILE *out, const struct gmem_snapshot *s,
 	csv_opt(out, map, s->map_entries);
 	csv_opt(out, map, s->map_bytes);
 	csv_opt(out, map, map ? s->map_bytes / s->map_entries : 0);
+	csv_bool(out, s->lifecycle);
 	fputc('\n', out);
 }
 
@@ -622,6 +630,7 @@ static void csv_files(FILE *out, const struct gmem_snapshot *s,
 		csv_opt(out, s->tracking && f->scanned, f->untracked_pins);
 		csv_opt(out, f->scanned, f->unattributed_refs);
 		csv_opt(out, f->first_pin_ns, age_ns(s, f->first_pin_ns) / 1000000);
+		gmem_csv_file_vm(out, s, f);
 		fputc('\n', out);
 	}
 }
@@ -715,6 +724,7 @@ static void csv_folios(FILE *out, const struct gmem_snapshot *s)
 		csv_opt(out, f->extra_refs >= 0, gmem_folio_unattributed_refs(f));
 		csv_opt(out, s->page_ref && f->extra_refs >= 0, f->refs_attributed);
 		csv_ref_holders(out, s, f);
+		gmem_csv_folio_vm(out, s, f);
 		fputc('\n', out);
 	}
 }
@@ -726,6 +736,7 @@ static int render_csv(FILE *out, const struct gmem_snapshot *s,
 	csv_procs(out, s, o);
 	csv_files(out, s, o);
 	csv_folios(out, s);
+	gmem_csv_vms(out, s, o->rows);
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
 }

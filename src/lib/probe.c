@@ -8,6 +8,7 @@
 #include "lib/log.h"
 #include "lib/scan.h"
 #include "lib/tracker.h"
+#include "lib/vmtracker.h"
 #include "probe.skel.h"
 
 #include <gmem/compat/kvm.h>
@@ -328,6 +329,50 @@ static int on_tracker_trial(void *ctx, const struct gmem_tracker_trial *t)
 		    outcome(res, sizeof(res), t->err, t->stage),
 		    t->err == -EPERM ? ": BPF trampolines (fentry/fexit) not permitted" : "");
 	return c->err;
+}
+
+/* ---- the VM model: VM, guest_memfd and memslot lifecycle hooks ---- */
+
+struct vm_model_probe {
+	struct probe_ctx *c;
+	int vm_hooks;        /* kvm_arch_init_vm and kvm_arch_commit_memory_region working */
+	const char *binding; /* the guest_memfd binding hook that works */
+};
+
+static int on_vmtracker_trial(void *ctx, const struct gmem_vmtracker_trial *t)
+{
+	struct vm_model_probe *p = ctx;
+	char res[160];
+
+	if (!t->in_btf) {
+		add(p->c, false, false, t->prog, "%s() is not in this kernel's BTF, nor in module "
+		    "kvm's (%s; or renamed on this kernel): no %s", t->func,
+		    CONFIGS(p->c, "CONFIG_KVM"), t->why);
+		return p->c->err;
+	}
+	add(p->c, false, !t->err, t->prog, "%s() in BTF; %s: %s", t->func,
+	    outcome(res, sizeof(res), t->err, t->stage), t->why);
+	if (!t->err && (!strcmp(t->func, "kvm_arch_init_vm") ||
+			!strcmp(t->func, "kvm_arch_commit_memory_region")))
+		p->vm_hooks++;
+	if (!t->err && strstr(t->func, "gmem_") && strstr(t->why, "binding") && !p->binding)
+		p->binding = t->func;
+	return p->c->err;
+}
+
+static void probe_vm_model(struct probe_ctx *c)
+{
+	struct vm_model_probe p = { .c = c };
+	int err = c->k.btf ? gmem_vmtracker_probe(&c->k, on_vmtracker_trial, &p) : -ENOENT;
+
+	if (err && err != -ENOENT && !c->err)
+		c->err = err;
+	add(c, false, p.vm_hooks == 2, "VM model (VMs, memslots, shared backing)",
+	    p.vm_hooks == 2 ? "VMs at kvm_arch_init_vm, memslots at "
+	    "kvm_arch_commit_memory_region, guest_memfd binding at %s"
+	    : "needs fexit/kvm_arch_init_vm and fentry/kvm_arch_commit_memory_region (%s); "
+	    "gmemtop shows pins without VMs and memslots", p.vm_hooks == 2
+	    ? (p.binding ? p.binding : "the commit only") : CONFIGS(c, "CONFIG_KVM"));
 }
 
 /* Why trampolines fail although the config has them. */
@@ -654,6 +699,7 @@ int gmem_probe_run(struct gmem_probe_report *r)
 	probe_trampolines(&c);
 	err = c.k.btf ? gmem_tracker_probe(&c.k, on_tracker_trial, &c) : 0;
 	probe_scan(&c);
+	probe_vm_model(&c);
 	probe_kprobes(&c);
 	probe_mechanism(&c);
 	probe_lsm(&c);

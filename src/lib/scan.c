@@ -3,6 +3,7 @@
 
 #include "lib/bpfutil.h"
 #include "lib/log.h"
+#include "lib/vmtracker.h"
 #include "scan.skel.h"
 
 #include <bpf/bpf.h>
@@ -21,7 +22,11 @@ struct gmem_scanner {
 static int on_record(void *ctx, void *data, size_t len)
 {
 	struct gmem_scanner *sc = ctx;
-	int err = gmem_snapshot_add_scan_record(sc->cur, data, len);
+	int err;
+
+	if (!sc->cur)
+		return 0; /* a walk being redone: its records are dropped */
+	err = gmem_snapshot_add_scan_record(sc->cur, data, len);
 
 	if (err && !sc->err)
 		sc->err = err;
@@ -47,6 +52,10 @@ int gmem_scanner_open(struct gmem_scanner **out, const struct gmem_kernel *k,
 	sc->skel->rodata->filter_tgid = opts->filter_tgid;
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(sc->skel->maps.scan_events, opts->ringbuf_bytes);
+	/* registers pre-existing memslots' shared backing for the pin programs */
+	err = gmem_vmtracker_share_maps(opts->vmtracker, sc->skel->obj);
+	if (err)
+		goto fail;
 	err = gmem_scan__load(sc->skel);
 	if (err) {
 		gmem_err("failed to load scan BPF object (iter/task_file): %s (%s)",
@@ -80,7 +89,8 @@ static void reset_seen(struct gmem_scanner *sc)
 			break;
 }
 
-int gmem_scanner_run(struct gmem_scanner *sc, struct gmem_snapshot *s)
+/* One walk of every task's files; its records wait in the ring buffer. */
+static int walk(struct gmem_scanner *sc)
 {
 	char buf[256];
 	ssize_t n;
@@ -99,10 +109,28 @@ int gmem_scanner_run(struct gmem_scanner *sc, struct gmem_snapshot *s)
 		;
 	err = n < 0 ? -errno : 0;
 	close(fd);
-	if (err) {
+	if (err)
 		gmem_err("guest_memfd scan failed: %s", strerror(-err));
-		return err;
+	return err;
+}
+
+int gmem_scanner_run(struct gmem_scanner *sc, struct gmem_snapshot *s)
+{
+	ssize_t n;
+	int err;
+
+	err = walk(sc);
+	/* A memslot's shared backing registered by this walk may belong to a
+	 * file it had already passed (a memfd with a lower fd than its VM's):
+	 * walk once more, so that the first snapshot has its pins too. */
+	if (!err && sc->skel->bss->backings_registered) {
+		sc->skel->bss->backings_registered = 0;
+		sc->cur = NULL;
+		ring_buffer__consume(sc->rb);
+		err = walk(sc);
 	}
+	if (err)
+		return err;
 	sc->cur = s;
 	sc->err = 0;
 	n = ring_buffer__consume(sc->rb);

@@ -11,9 +11,13 @@
 #include "lib/kernel.h"
 #include "lib/model.h"
 
+struct gmem_vmtracker;
+
 struct gmem_scanner_opts {
 	__u32 filter_tgid;   /* only files held by this process (0: all) */
 	__u32 ringbuf_bytes; /* 0: default; a power of two, >= page size */
+	/* shares its shared-backing maps (NULL: none, memslots' backing is not tracked) */
+	const struct gmem_vmtracker *vmtracker;
 };
 
 struct gmem_scanner;

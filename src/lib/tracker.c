@@ -6,6 +6,7 @@
 #include "lib/log.h"
 #include "lib/refs.h"
 #include "lib/util.h"
+#include "lib/vmtracker.h"
 #include "pins.skel.h"
 
 #include <bpf/bpf.h>
@@ -198,6 +199,10 @@ static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k
 	configure_extra_pins(t->skel, k);
 	if (only)
 		keep_only(t->skel, only);
+	/* the shared backing of memslots (bpf/backing.bpf.h) */
+	err = gmem_vmtracker_share_maps(opts->vmtracker, t->skel->obj);
+	if (err)
+		goto fail;
 
 	*stage = "load";
 	err = gmem_pins__load(t->skel);

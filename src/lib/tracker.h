@@ -6,6 +6,8 @@
 #include "lib/kernel.h"
 #include "lib/model.h"
 
+struct gmem_vmtracker;
+
 struct gmem_tracker_opts {
 	__u32 max_folios;  /* folio_pins capacity (0: default) */
 	__u32 filter_tgid; /* only pins by this process (0: all) */
@@ -13,6 +15,8 @@ struct gmem_tracker_opts {
 	/* attribute extra references with the page_ref_* tracepoints: every
 	 * refcount change in the system then runs a BPF program (costly) */
 	bool refs;
+	/* shares its shared-backing maps (NULL: none, memslots' backing is not tracked) */
+	const struct gmem_vmtracker *vmtracker;
 };
 
 struct gmem_tracker;

@@ -787,19 +787,20 @@ static void csv_field_null_is_empty(void **state)
 
 static void csv_has_one_header_per_record_type_then_rows_as_wide(void **state)
 {
-	static const char *const types[] = { "snapshot", "proc", "file", "folio" };
+	static const char *const types[] = { "snapshot", "proc", "file", "folio", "vm",
+					     "memslot" };
 	struct fixture fx;
 	struct csv_doc d;
 
 	fixture_init(&fx);
 	render_csv_doc(&fx.s, 0, &d);
 	/* the headers come first, in this order, named by column 1 */
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 6; i++) {
 		assert_string_equal(d.lines[i].f[0], types[i]);
 		assert_string_equal(d.lines[i].f[1], "time_ns");
 	}
-	assert_int_equal(d.nr, 4 + 1 + 1 + 2 + 2);
-	for (int i = 4; i < d.nr; i++) {
+	assert_int_equal(d.nr, 6 + 1 + 1 + 2 + 2);
+	for (int i = 6; i < d.nr; i++) {
 		const struct csv_line *h = csv_header(&d, d.lines[i].f[0]);
 
 		assert_int_equal(d.lines[i].nr, h->nr);
@@ -951,7 +952,7 @@ static void csv_of_empty_snapshot_is_headers_and_a_snapshot_row(void **state)
 
 	gmem_snapshot_init(&s);
 	render_csv_doc(&s, 0, &d);
-	assert_int_equal(d.nr, 5);
+	assert_int_equal(d.nr, 7);
 	assert_string_equal(csv_get(&d, "snapshot", 0, "complete"), "true");
 	assert_string_equal(csv_get(&d, "snapshot", 0, "sort"), "pins");
 	csv_doc_free(&d);

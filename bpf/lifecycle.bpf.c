@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Lifecycle of VMs, guest_memfd files and memslots, from creation to
+ * release, in three bounded hash maps that userspace reads at any time.
+ *
+ * Kernels differ (checked in BTF, 6.12 to 7.3): kvm_create_vm() is inlined
+ * everywhere, so a VM is seen at kvm_arch_init_vm(); memslot changes all
+ * reach kvm_arch_commit_memory_region(); the guest_memfd binding moved
+ * from kvm_gmem_bind() (up to 7.2) to kvm_gmem_prepare_memory_region() and
+ * kvm_gmem_commit_memory_region() (7.3).  The loader switches off the
+ * programs whose function this kernel lacks.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_tracing.h>
+#include "memslot.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GMEM_DEFAULT_MAX_VMS);
+	__type(key, __u64);
+	__type(value, struct gmem_vm);
+} vms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GMEM_DEFAULT_MAX_GMEM_FILES);
+	__type(key, __u64);
+	__type(value, struct gmem_gmem_file);
+} gmem_files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GMEM_DEFAULT_MAX_MEMSLOTS);
+	__type(key, __u64);
+	__type(value, struct gmem_memslot);
+} memslots SEC(".maps");
+
+static __always_inline void put(void *map, __u64 key, void *value)
+{
+	if (bpf_map_update_elem(map, &key, value, BPF_ANY) == -7 /* E2BIG */)
+		stat_add(GMEM_STAT_MODEL_MAP_FULL, 1);
+}
+
+static __always_inline void vm_created(struct kvm *kvm, __u32 type)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct gmem_vm v = {};
+
+	v.created_ns = bpf_ktime_get_ns();
+	v.mm = (__u64)BPF_CORE_READ(kvm, mm);
+	v.tgid = id >> 32;
+	v.pid = (__u32)id;
+	v.type = type;
+	bpf_get_current_comm(v.comm, sizeof(v.comm));
+	put(&vms, (__u64)kvm, &v);
+}
+
+/* kvm_create_vm() -> kvm_arch_init_vm(kvm, type): the VM exists once it
+ * returns 0 (a later failure of kvm_create_vm() destroys it again). */
+SEC("fexit/kvm_arch_init_vm")
+int BPF_PROG(kvm_arch_init_vm_exit, struct kvm *kvm, unsigned long type, int ret)
+{
+	if (!ret)
+		vm_created(kvm, (__u32)type);
+	return 0;
+}
+
+/* Memslots are freed with the VM without passing the commit hook. */
+static void visit_memslot(struct memslot_walk *w, struct kvm_memory_slot *slot)
+{
+	__u64 key = (__u64)slot;
+
+	bpf_map_delete_elem(&memslots, &key);
+}
+
+/* Both kvm_destroy_vm() and kvm_create_vm()'s error path end here. */
+SEC("fentry/kvm_arch_destroy_vm")
+int BPF_PROG(kvm_arch_destroy_vm_entry, struct kvm *kvm)
+{
+	struct memslot_walk w = { .kvm = kvm };
+	__u64 key = (__u64)kvm;
+
+	walk_memslots(&w);
+	bpf_map_delete_elem(&vms, &key);
+	return 0;
+}
+
+/* The fd that kvm_gmem_create() returned, in the current task. */
+static __always_inline struct file *current_fd_file(int fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	return file;
+}
+
+SEC("fexit/kvm_gmem_create")
+int BPF_PROG(kvm_gmem_create_exit, struct kvm *kvm, struct kvm_create_guest_memfd *args, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct gmem_gmem_file f = {};
+	struct file *file;
+	struct inode *inode;
+
+	if (ret < 0)
+		return 0;
+	file = current_fd_file(ret);
+	if (!file)
+		return 0;
+	inode = BPF_CORE_READ(file, f_inode);
+	f.kvm = (__u64)kvm;
+	f.ino = BPF_CORE_READ(inode, i_ino);
+	f.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	f.size = BPF_CORE_READ(args, size);
+	f.flags = BPF_CORE_READ(args, flags);
+	f.created_ns = bpf_ktime_get_ns();
+	f.tgid = id >> 32;
+	f.fd = ret;
+	bpf_get_current_comm(f.comm, sizeof(f.comm));
+	put(&gmem_files, (__u64)BPF_CORE_READ(file, f_mapping), &f);
+	return 0;
+}
+
+/* The last reference to the file (fds closed, mappings gone). */
+SEC("fentry/kvm_gmem_release")
+int BPF_PROG(kvm_gmem_release_entry, struct inode *inode, struct file *file)
+{
+	__u64 key = (__u64)BPF_CORE_READ(file, f_mapping);
+
+	bpf_map_delete_elem(&gmem_files, &key);
+	return 0;
+}
+
+static __always_inline void memslot_seen(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	struct gmem_memslot m = {};
+
+	read_memslot(&m, kvm, slot, bpf_get_current_task_btf());
+	m.updated_ns = bpf_ktime_get_ns();
+	put(&memslots, (__u64)slot, &m);
+}
+
+/*
+ * Every memslot change (create, delete, move, flags) of every VM, with or
+ * without guest_memfd.  'new' replaces 'old' (a move or flags change makes
+ * a new struct); a delete has no 'new'.
+ */
+SEC("fentry/kvm_arch_commit_memory_region")
+int BPF_PROG(kvm_arch_commit_memory_region_entry, struct kvm *kvm, struct kvm_memory_slot *old,
+	     const struct kvm_memory_slot *new, enum kvm_mr_change change)
+{
+	__u64 key = (__u64)old;
+
+	if (old && old != new)
+		bpf_map_delete_elem(&memslots, &key);
+	if (new && change != bpf_core_enum_value(enum kvm_mr_change, KVM_MR_DELETE))
+		memslot_seen(kvm, (struct kvm_memory_slot *)new);
+	return 0;
+}
+
+/* The guest_memfd binding of a memslot (before it is committed; the commit
+ * reads it again).  Up to 7.2: */
+SEC("fexit/kvm_gmem_bind")
+int BPF_PROG(kvm_gmem_bind_exit, struct kvm *kvm, struct kvm_memory_slot *slot, unsigned int fd,
+	     loff_t offset, int ret)
+{
+	if (!ret)
+		memslot_seen(kvm, slot);
+	return 0;
+}
+
+/* 7.3: */
+SEC("fexit/kvm_gmem_prepare_memory_region")
+int BPF_PROG(kvm_gmem_prepare_memory_region_exit, struct kvm *kvm, struct kvm_memory_slot *slot,
+	     unsigned int fd, loff_t offset, int ret)
+{
+	if (!ret)
+		memslot_seen(kvm, slot);
+	return 0;
+}
+
+SEC("fexit/kvm_gmem_commit_memory_region")
+int BPF_PROG(kvm_gmem_commit_memory_region_exit, struct kvm *kvm, struct kvm_memory_slot *slot,
+	     int ret)
+{
+	if (!ret)
+		memslot_seen(kvm, slot);
+	return 0;
+}
+
+/* The binding ends (the memslot may live on without it). */
+SEC("fentry/kvm_gmem_unbind")
+int BPF_PROG(kvm_gmem_unbind_entry, struct kvm_memory_slot *slot)
+{
+	__u64 key = (__u64)slot;
+	struct gmem_memslot *m = bpf_map_lookup_elem(&memslots, &key);
+
+	if (m) {
+		m->gmem_mapping = 0;
+		m->gmem_ino = 0;
+		m->gmem_dev = 0;
+		m->updated_ns = bpf_ktime_get_ns();
+	}
+	return 0;
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Memslots as the kernel holds them: one memslot's record (with its shared
+ * backing, registered for the pin programs), and a walk of all of a VM's
+ * memslots.  Shared by bpf/lifecycle.bpf.c and bpf/scan.bpf.c.
+ */
+#ifndef GMEM_MEMSLOT_BPF_H
+#define GMEM_MEMSLOT_BPF_H
+
+#include "backing.bpf.h"
+
+/* What bpf_find_vma() reports of the mapping at an address. */
+struct vma_backing {
+	__u64 addr;
+	__u64 mapping;
+	__u64 ino;
+	__u64 pgoff;
+	__u32 dev;
+};
+
+static long read_vma_backing(struct task_struct *task, struct vm_area_struct *vma,
+			     struct vma_backing *b)
+{
+	struct file *file = vma->vm_file;
+	struct inode *inode;
+
+	if (!file)
+		return 0; /* anonymous memory: no address_space to register */
+	b->mapping = (__u64)BPF_CORE_READ(file, f_mapping);
+	inode = BPF_CORE_READ(file, f_inode);
+	b->ino = BPF_CORE_READ(inode, i_ino);
+	b->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	b->pgoff = vma->vm_pgoff + ((b->addr - vma->vm_start) >> 12);
+	return 0;
+}
+
+/* The memslot's record, read from the kernel's struct.  'task' is the VMM
+ * (current during a memslot ioctl; the iterated task in the scan). */
+static __always_inline void read_memslot(struct gmem_memslot *m, struct kvm *kvm,
+					 struct kvm_memory_slot *slot, struct task_struct *task)
+{
+	struct vma_backing b = {};
+	struct file *gfile = NULL;
+
+	m->kvm = (__u64)kvm;
+	m->base_gfn = BPF_CORE_READ(slot, base_gfn);
+	m->npages = BPF_CORE_READ(slot, npages);
+	m->userspace_addr = BPF_CORE_READ(slot, userspace_addr);
+	m->flags = BPF_CORE_READ(slot, flags);
+	m->id = (__u16)BPF_CORE_READ(slot, id);
+	if (bpf_core_field_exists(slot->as_id))
+		m->as_id = BPF_CORE_READ(slot, as_id);
+	if (bpf_core_field_exists(slot->gmem))
+		gfile = BPF_CORE_READ(slot, gmem.file);
+	if (gfile) {
+		struct inode *inode = BPF_CORE_READ(gfile, f_inode);
+
+		m->gmem_mapping = (__u64)BPF_CORE_READ(gfile, f_mapping);
+		m->gmem_ino = BPF_CORE_READ(inode, i_ino);
+		m->gmem_dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		m->gmem_pgoff = BPF_CORE_READ(slot, gmem.pgoff);
+	}
+	m->tgid = BPF_CORE_READ(task, tgid);
+	if (!m->userspace_addr || !task)
+		return;
+	b.addr = m->userspace_addr;
+	bpf_find_vma(task, b.addr, read_vma_backing, &b, 0);
+	m->backing_mapping = b.mapping;
+	m->backing_ino = b.ino;
+	m->backing_dev = b.dev;
+	m->backing_pgoff = b.pgoff;
+	backing_register(b.mapping, (__u64)kvm);
+}
+
+/*
+ * A walk of one VM's memslots: every address space's active kvm_memslots,
+ * its id_hash buckets, each bucket's chain.  The object including this
+ * header defines visit_memslot().
+ */
+#define MEMSLOT_HASH_BUCKETS 128
+#define MEMSLOT_CHAIN_MAX 64
+#define KVM_AS_MAX 2
+
+struct memslot_walk {
+	struct kvm *kvm;
+	struct task_struct *task;
+	__u32 nr;
+};
+
+static void visit_memslot(struct memslot_walk *w, struct kvm_memory_slot *slot);
+
+struct bucket_walk {
+	struct memslot_walk *w;
+	struct kvm_memslots *slots;
+	int node_idx;
+};
+
+static long walk_bucket(__u64 i, struct bucket_walk *bw)
+{
+	/* locals, not bw->...: inside BPF_CORE_READ the walk's own struct
+	 * would get a CO-RE relocation too */
+	struct kvm_memslots *slots = bw->slots;
+	struct hlist_node *node = BPF_CORE_READ(slots, id_hash[i & (MEMSLOT_HASH_BUCKETS - 1)].first);
+	__u64 link_off = bpf_core_field_offset(struct kvm_memory_slot, id_node) +
+			 bw->node_idx * bpf_core_type_size(struct hlist_node);
+
+	for (int n = 0; n < MEMSLOT_CHAIN_MAX && node; n++) {
+		visit_memslot(bw->w, (struct kvm_memory_slot *)((__u64)node - link_off));
+		bw->w->nr++;
+		node = BPF_CORE_READ(node, next);
+	}
+	return 0;
+}
+
+static __always_inline void walk_memslots(struct memslot_walk *w)
+{
+	struct kvm *k = w->kvm;
+	int nr_as = bpf_core_field_size(k->memslots) / sizeof(void *);
+
+	for (int as = 0; as < KVM_AS_MAX && as < nr_as; as++) {
+		struct bucket_walk bw = { .w = w };
+		struct kvm_memslots *slots = NULL;
+		struct kvm *kvm = w->kvm;
+
+		bpf_probe_read_kernel(&slots, sizeof(slots), &kvm->memslots[as]);
+		if (!slots)
+			continue;
+		bw.slots = slots;
+		bw.node_idx = BPF_CORE_READ(slots, node_idx) & 1;
+		bpf_loop(MEMSLOT_HASH_BUCKETS, walk_bucket, &bw, 0);
+	}
+}
+
+#endif /* GMEM_MEMSLOT_BPF_H */

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * gmem-vmm: a VMM's memory setup, step by step, for the VM model's tests.
+ * It creates a VM (KVM_X86_SW_PROTECTED_VM when the kernel offers it, else
+ * the default type), a guest_memfd (host-mappable where the kernel allows,
+ * plain where it has guest_memfd without mmap, none where it has none), and
+ * a memfd as the shared backing, mapped and faulted in.  Then, on command:
+ *
+ *   slot SLOT GFN NPAGES [OFF]
+ *                          KVM_SET_USER_MEMORY_REGION2: guest pages [GFN,
+ *                          GFN+NPAGES) backed by the memfd and, if there
+ *                          is one, by the guest_memfd, both from page OFF
+ *                          (default 0)
+ *   delete-slot SLOT       the same with size 0: the memslot goes
+ *   pin-uring OFF NPAGES   register memfd pages [OFF, OFF+NPAGES) as an
+ *                          io_uring fixed buffer (FOLL_PIN|FOLL_LONGTERM)
+ *   unpin-uring            unregister it, close the ring
+ *   close-gmem             close the guest_memfd (nothing maps it)
+ *   close-vm               close the VM's fd (the VM goes when its last
+ *                          reference, a guest_memfd's included, goes)
+ *   quit
+ *
+ * Each command answers one line, "ok ..." or "error ...".  At start it
+ * prints "ready pid=P vm_type=T gmem=yes|no gmem_dev=D gmem_ino=I
+ * backing_dev=D backing_ino=I pages=N" (dev as MAJ:MIN, 0:0 and 0 when
+ * there is no guest_memfd).  Exit: 0 ok, 1 error, 4 no usable /dev/kvm.
+ */
+#include "gmem-vm.h"
+
+#include <liburing.h>
+#include <sys/uio.h>
+
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 1U
+#endif
+
+struct vmm {
+	int vm, gmem, backing;
+	unsigned long type;
+	char *shared;     /* the memfd, mapped */
+	size_t pages;
+	struct io_uring ring;
+	bool pinned;
+};
+
+/* KVM_X86_SW_PROTECTED_VM where offered (CONFIG_KVM_SW_PROTECTED_VM). */
+static unsigned long pick_vm_type(int kvm)
+{
+	int types = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_VM_TYPES);
+
+	return types > 0 && (types & (1 << KVM_X86_SW_PROTECTED_VM)) ? KVM_X86_SW_PROTECTED_VM
+								 : KVM_X86_DEFAULT_VM;
+}
+
+/* A guest_memfd, host-mappable if the kernel can; -1 if it has none. */
+static int create_gmem(int vm, size_t size)
+{
+	struct kvm_create_guest_memfd g = { .size = size };
+	int flags;
+
+	if (ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)
+		return -1;
+	flags = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
+	if (flags > 0 && (flags & GUEST_MEMFD_FLAG_MMAP) && (flags & GUEST_MEMFD_FLAG_INIT_SHARED))
+		g.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+	return ioctl(vm, KVM_CREATE_GUEST_MEMFD, &g);
+}
+
+static void vmm_open(struct vmm *v, size_t pages)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (kvm < 0)
+		die(4, "skip: no usable /dev/kvm: %s", strerror(errno));
+	v->pages = pages;
+	v->type = pick_vm_type(kvm);
+	v->vm = ioctl(kvm, KVM_CREATE_VM, v->type);
+	if (v->vm < 0)
+		die(4, "skip: KVM_CREATE_VM: %s", strerror(errno));
+	close(kvm);
+	v->gmem = create_gmem(v->vm, pages * PAGE);
+	v->backing = memfd_create("gmem-vmm-shared", MFD_CLOEXEC);
+	if (v->backing < 0 || ftruncate(v->backing, pages * PAGE))
+		die(1, "memfd: %s", strerror(errno));
+	v->shared = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, v->backing, 0);
+	if (v->shared == MAP_FAILED)
+		die(1, "mmap memfd: %s", strerror(errno));
+	for (size_t i = 0; i < pages; i++)
+		v->shared[i * PAGE] = (char)i;
+}
+
+static void print_ready(const struct vmm *v)
+{
+	struct stat g = {}, b;
+
+	if ((v->gmem >= 0 && fstat(v->gmem, &g)) || fstat(v->backing, &b))
+		die(1, "fstat: %s", strerror(errno));
+	printf("ready pid=%d vm_type=%lu gmem=%s gmem_dev=%u:%u gmem_ino=%lu backing_dev=%u:%u "
+	       "backing_ino=%lu pages=%zu\n", getpid(), v->type, v->gmem >= 0 ? "yes" : "no",
+	       major(g.st_dev), minor(g.st_dev), (unsigned long)g.st_ino, major(b.st_dev),
+	       minor(b.st_dev), (unsigned long)b.st_ino, v->pages);
+}
+
+static int set_slot(struct vmm *v, unsigned long slot, unsigned long gfn, unsigned long n,
+		    unsigned long off)
+{
+	struct kvm_userspace_memory_region2 r = {
+		.slot = (__u32)slot,
+		.guest_phys_addr = gfn * PAGE,
+		.memory_size = n * PAGE,
+		.userspace_addr = (__u64)(unsigned long)(v->shared + off * PAGE),
+		.guest_memfd_offset = off * PAGE,
+	};
+
+	if (n && v->gmem >= 0) {
+		r.flags = KVM_MEM_GUEST_MEMFD;
+		r.guest_memfd = (__u32)v->gmem;
+	}
+	return ioctl(v->vm, KVM_SET_USER_MEMORY_REGION2, &r);
+}
+
+static void cmd_slot(struct vmm *v, unsigned long slot, unsigned long gfn, unsigned long n,
+		     unsigned long off)
+{
+	if (!n || off > v->pages || n > v->pages - off) {
+		printf("error %lu pages from %lu: outside %zu\n", n, off, v->pages);
+		return;
+	}
+	if (set_slot(v, slot, gfn, n, off))
+		printf("error KVM_SET_USER_MEMORY_REGION2: %s\n", strerror(errno));
+	else
+		printf("ok slot %lu gfn %lu npages %lu uaddr %lu\n", slot, gfn, n,
+		       (unsigned long)(v->shared + off * PAGE));
+}
+
+static void cmd_delete_slot(struct vmm *v, unsigned long slot)
+{
+	if (set_slot(v, slot, 0, 0, 0))
+		printf("error delete slot %lu: %s\n", slot, strerror(errno));
+	else
+		printf("ok deleted %lu\n", slot);
+}
+
+static void cmd_pin_uring(struct vmm *v, unsigned long off, unsigned long n)
+{
+	struct iovec iov = { .iov_base = v->shared + off * PAGE, .iov_len = n * PAGE };
+	int err;
+
+	if (v->pinned || !n || off + n > v->pages || off + n < off) {
+		printf("error range %lu+%lu (of %zu pages, one buffer at a time)\n", off, n, v->pages);
+		return;
+	}
+	err = io_uring_queue_init(4, &v->ring, 0);
+	if (!err) {
+		err = io_uring_register_buffers(&v->ring, &iov, 1);
+		if (err)
+			io_uring_queue_exit(&v->ring);
+	}
+	if (err) {
+		printf("error io_uring fixed buffer: %s\n", strerror(-err));
+		return;
+	}
+	v->pinned = true;
+	printf("ok pinned %lu\n", n);
+}
+
+static void cmd_unpin_uring(struct vmm *v)
+{
+	if (v->pinned) {
+		io_uring_unregister_buffers(&v->ring);
+		io_uring_queue_exit(&v->ring);
+		v->pinned = false;
+	}
+	printf("ok unpinned\n");
+}
+
+static void close_fd(int *fd, const char *what)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	printf("ok closed %s\n", what);
+}
+
+int main(int argc, char **argv)
+{
+	size_t pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 256;
+	unsigned long a, b, c, d;
+	struct vmm v = { .vm = -1, .gmem = -1 };
+	char line[256];
+
+	gmem_progname = "gmem-vmm";
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!pages)
+		die(1, "usage: gmem-vmm [PAGES]");
+	vmm_open(&v, pages);
+	print_ready(&v);
+	while (fgets(line, sizeof(line), stdin)) {
+		if (sscanf(line, "slot %lu %lu %lu %lu", &a, &b, &c, &d) == 4)
+			cmd_slot(&v, a, b, c, d);
+		else if (sscanf(line, "slot %lu %lu %lu", &a, &b, &c) == 3)
+			cmd_slot(&v, a, b, c, 0);
+		else if (sscanf(line, "delete-slot %lu", &a) == 1)
+			cmd_delete_slot(&v, a);
+		else if (sscanf(line, "pin-uring %lu %lu", &a, &b) == 2)
+			cmd_pin_uring(&v, a, b);
+		else if (!strncmp(line, "unpin-uring", 11))
+			cmd_unpin_uring(&v);
+		else if (!strncmp(line, "close-gmem", 10))
+			close_fd(&v.gmem, "guest_memfd");
+		else if (!strncmp(line, "close-vm", 8))
+			close_fd(&v.vm, "vm");
+		else if (!strncmp(line, "quit", 4))
+			break;
+		else
+			printf("error unknown command: %s", line);
+	}
+	return 0;
+}
