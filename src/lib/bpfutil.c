@@ -48,6 +48,23 @@ __u64 gmem_bpf_recursion_misses(const struct bpf_object_skeleton *s)
 	return sum;
 }
 
+int gmem_bpf_load_attach(struct bpf_object_skeleton *s, const char *what, const char **stage)
+{
+	int err;
+
+	if (stage)
+		*stage = "load";
+	err = bpf_object__load_skeleton(s);
+	if (err) {
+		gmem_err("failed to load %s: %s (%s)", what, strerror(-err),
+			 gmem_kernel_explain_errno(err));
+		return err;
+	}
+	if (stage)
+		*stage = "attach";
+	return gmem_bpf_attach_all(s);
+}
+
 int gmem_bpf_sum_stats(int map_fd, struct gmem_stats *out)
 {
 	int ncpu = libbpf_num_possible_cpus();

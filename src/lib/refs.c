@@ -44,13 +44,8 @@ int gmem_refs_start(struct gmem_ref_tracker **out, __u32 filter_tgid, __u32 max_
 		gmem_err("failed to share the stack map with the refs object: %s", strerror(-err));
 		goto fail;
 	}
-	err = gmem_refs__load(r->skel);
-	if (err) {
-		gmem_err("failed to load refs BPF object (page_ref_* tracepoints): %s (%s)",
-			 strerror(-err), gmem_kernel_explain_errno(err));
-		goto fail;
-	}
-	err = gmem_bpf_attach_all(r->skel->skeleton);
+	err = gmem_bpf_load_attach(r->skel->skeleton, "refs BPF object (page_ref_* tracepoints)",
+				   NULL);
 	if (err)
 		goto fail;
 	*out = r;

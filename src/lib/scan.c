@@ -56,13 +56,7 @@ int gmem_scanner_open(struct gmem_scanner **out, const struct gmem_kernel *k,
 	err = gmem_vmtracker_share_maps(opts->vmtracker, sc->skel->obj);
 	if (err)
 		goto fail;
-	err = gmem_scan__load(sc->skel);
-	if (err) {
-		gmem_err("failed to load scan BPF object (iter/task_file): %s (%s)",
-			 strerror(-err), gmem_kernel_explain_errno(err));
-		goto fail;
-	}
-	err = gmem_bpf_attach_all(sc->skel->skeleton);
+	err = gmem_bpf_load_attach(sc->skel->skeleton, "scan BPF object (iter/task_file)", NULL);
 	if (err)
 		goto fail;
 	sc->rb = ring_buffer__new(bpf_map__fd(sc->skel->maps.scan_events), on_record, sc, NULL);

@@ -204,15 +204,7 @@ static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k
 	if (err)
 		goto fail;
 
-	*stage = "load";
-	err = gmem_pins__load(t->skel);
-	if (err) {
-		gmem_err("failed to load %s: %s (%s)", only ? only : "pins BPF object",
-			 strerror(-err), gmem_kernel_explain_errno(err));
-		goto fail;
-	}
-	*stage = "attach";
-	err = gmem_bpf_attach_all(t->skel->skeleton);
+	err = gmem_bpf_load_attach(t->skel->skeleton, only ? only : "pins BPF object", stage);
 	if (err)
 		goto fail;
 	t->map_bytes = read_map_bytes(bpf_map__fd(t->skel->maps.folio_pins));

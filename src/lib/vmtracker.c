@@ -102,15 +102,8 @@ static int start_programs(struct gmem_vmtracker **out, const struct gmem_kernel 
 			 "(CONFIG_KVM, and the kvm module loaded?)");
 		goto fail;
 	}
-	*stage = "load";
-	err = gmem_lifecycle__load(vt->skel);
-	if (err) {
-		gmem_err("failed to load %s: %s (%s)", only ? only : "lifecycle BPF object",
-			 strerror(-err), gmem_kernel_explain_errno(err));
-		goto fail;
-	}
-	*stage = "attach";
-	err = gmem_bpf_attach_all(vt->skel->skeleton);
+	err = gmem_bpf_load_attach(vt->skel->skeleton, only ? only : "lifecycle BPF object",
+				   stage);
 	if (err)
 		goto fail;
 	*out = vt;
