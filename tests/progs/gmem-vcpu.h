@@ -50,6 +50,11 @@ static inline void read_param(const char *path, char *buf, size_t len)
 	}
 }
 
+static inline bool param_on(const char *value)
+{
+	return value[0] == 'Y' || value[0] == '1';
+}
+
 /*
  * The CPUID KVM offers, with SVM in it; NULL and 'why' filled when KVM
  * does not offer nested SVM to its guests.
@@ -59,20 +64,32 @@ static inline struct kvm_cpuid2 *supported_cpuid_with_svm(char *why, size_t len)
 	const unsigned nent = 256;
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	char nested[16];
+	char nested[16], vls[16];
+	bool svm = false;
 
 	if (!c || kvm < 0 || (c->nent = nent, ioctl(kvm, KVM_GET_SUPPORTED_CPUID, c))) {
 		snprintf(why, len, "error KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 		goto fail;
 	}
 	close(kvm);
+	read_param("/sys/module/kvm_amd/parameters/nested", nested, sizeof(nested));
+	read_param("/sys/module/kvm_amd/parameters/vls", vls, sizeof(vls));
 	for (unsigned i = 0; i < c->nent; i++)
 		if (c->entries[i].function == 0x80000001 && (c->entries[i].ecx & CPUID_SVM_ECX))
-			return c;
-	read_param("/sys/module/kvm_amd/parameters/nested", nested, sizeof(nested));
-	snprintf(why, len, "skip: KVM offers no nested SVM to guests, so VMSAVE is not "
-		 "intercepted (no SVM in KVM_GET_SUPPORTED_CPUID; kvm_amd.nested=%s in "
-		 "/sys/module/kvm_amd/parameters/nested, '?': kvm_amd not loaded)", nested);
+			svm = true;
+	/* virtual VMLOAD/VMSAVE: an AMD guest's VMSAVE runs without an exit */
+	if (svm && !param_on(vls))
+		return c;
+	if (svm)
+		snprintf(why, len, "skip: kvm_amd.vls=%s (/sys/module/kvm_amd/parameters/vls): the "
+			 "guest's VMSAVE runs virtualized, KVM never maps its page", vls);
+	else if (!strcmp(nested, "?"))
+		snprintf(why, len, "skip: KVM offers no nested SVM to guests, so VMSAVE is not "
+			 "intercepted: kvm_amd is not loaded (/sys/module/kvm_amd; an Intel host?)");
+	else
+		snprintf(why, len, "skip: KVM offers no nested SVM to guests, so VMSAVE is not "
+			 "intercepted (no SVM in KVM_GET_SUPPORTED_CPUID): kvm_amd.nested=%s "
+			 "(/sys/module/kvm_amd/parameters/nested)", nested);
 	kvm = -1;
 fail:
 	if (kvm >= 0)
