@@ -20,6 +20,17 @@ const volatile __u32 foll_longterm = 0;
 /* folio->mapping low bits: PAGE_MAPPING_ANON (1) and PAGE_MAPPING_MOVABLE /
  * KSM (2); a mapping with either bit set is not a page-cache address_space. */
 #define GMEM_MAPPING_FLAGS 0x3UL
+#define GMEM_MAPPING_ANON 0x1UL
+
+/*
+ * The id that stands for an anonymous backing's inode number (its device
+ * is 0:0, which no file has): the tagged anon_vma pointer's low 47 bits,
+ * unique within the kernel's direct map and exact in a JSON double.
+ */
+static __always_inline __u64 anon_backing_id(__u64 mapping)
+{
+	return mapping & ((1ULL << 47) - 1);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -138,13 +138,97 @@ int BPF_PROG(kvm_gmem_release_entry, struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * Memslots on anonymous memory not yet faulted in: no anon_vma, so nothing
+ * to register.  Keyed by the VMA (mm, vm_start), they wait for its first
+ * fault (fexit/__anon_vma_prepare below); QEMU puts several memslots on
+ * one RAM block, so a VMA holds a few.
+ */
+#define ANON_SLOTS_PER_VMA 4
+
+struct anon_vma_key {
+	__u64 mm;
+	__u64 vm_start;
+};
+
+struct anon_pending {
+	__u64 kvm;
+	__u64 slots[ANON_SLOTS_PER_VMA]; /* keys of the memslots map (0: free) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GMEM_DEFAULT_MAX_MEMSLOTS);
+	__type(key, struct anon_vma_key);
+	__type(value, struct anon_pending);
+} anon_pending SEC(".maps");
+
+static __always_inline void anon_wait(const struct vma_backing *b, __u64 kvm, __u64 slot)
+{
+	struct anon_vma_key key = { .mm = b->mm, .vm_start = b->vm_start };
+	struct anon_pending init = { .kvm = kvm, .slots = { slot } }, *p;
+
+	p = bpf_map_lookup_elem(&anon_pending, &key);
+	if (!p) {
+		if (bpf_map_update_elem(&anon_pending, &key, &init, BPF_NOEXIST) == -7 /* E2BIG */)
+			stat_add(GMEM_STAT_MODEL_MAP_FULL, 1);
+		return;
+	}
+	for (int i = 0; i < ANON_SLOTS_PER_VMA; i++) {
+		if (p->slots[i] == slot)
+			return;
+		if (!p->slots[i] && __sync_val_compare_and_swap(&p->slots[i], 0, slot) == 0)
+			return;
+	}
+	stat_add(GMEM_STAT_MODEL_MAP_FULL, 1);
+}
+
 static __always_inline void memslot_seen(struct kvm *kvm, struct kvm_memory_slot *slot)
 {
 	struct gmem_memslot m = {};
+	struct vma_backing b = {};
 
-	read_memslot(&m, kvm, slot, bpf_get_current_task_btf());
+	read_memslot(&m, kvm, slot, bpf_get_current_task_btf(), &b);
 	m.updated_ns = bpf_ktime_get_ns();
 	put(&memslots, (__u64)slot, &m);
+	if (b.anon && !b.mapping)
+		anon_wait(&b, (__u64)kvm, (__u64)slot);
+}
+
+/*
+ * mm/rmap.c: a VMA's first anonymous fault gives it its anon_vma.  If a
+ * memslot waits for this VMA, its backing is registered now, before the
+ * faulting GUP (if that is what faulted) grabs the folio.  Once per VMA in
+ * the system: one hash lookup.
+ */
+SEC("fexit/__anon_vma_prepare")
+int BPF_PROG(anon_vma_prepare_exit, struct vm_area_struct *vma, int ret)
+{
+	struct anon_vma_key key;
+	struct anon_pending *p;
+	__u64 mapping;
+
+	if (ret)
+		return 0;
+	key.mm = (__u64)BPF_CORE_READ(vma, vm_mm);
+	key.vm_start = BPF_CORE_READ(vma, vm_start);
+	p = bpf_map_lookup_elem(&anon_pending, &key);
+	if (!p)
+		return 0;
+	mapping = (__u64)BPF_CORE_READ(vma, anon_vma) | GMEM_MAPPING_ANON;
+	backing_register(mapping, p->kvm);
+	for (int i = 0; i < ANON_SLOTS_PER_VMA; i++) {
+		__u64 slot = p->slots[i];
+		struct gmem_memslot *m = slot ? bpf_map_lookup_elem(&memslots, &slot) : NULL;
+
+		if (m && !m->backing_mapping) {
+			m->backing_mapping = mapping;
+			m->backing_ino = anon_backing_id(mapping);
+			m->updated_ns = bpf_ktime_get_ns();
+		}
+	}
+	bpf_map_delete_elem(&anon_pending, &key);
+	return 0;
 }
 
 /*

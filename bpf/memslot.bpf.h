@@ -15,8 +15,36 @@ struct vma_backing {
 	__u64 mapping;
 	__u64 ino;
 	__u64 pgoff;
+	__u64 mm;       /* anonymous memory: the VMA, to register it later */
+	__u64 vm_start;
 	__u32 dev;
+	__u32 anon;
 };
+
+/*
+ * Anonymous memory (QEMU's and Firecracker's default guest RAM) has no
+ * address_space: its folios' ->mapping is the VMA's anon_vma with
+ * FOLIO_MAPPING_ANON set, and their ->index the address's linear page
+ * index (vm_pgoff + offset, as for a file).  That tagged pointer is the
+ * backing's identity: registered like a file's mapping and shown as the
+ * inode number of device 0:0 (anon_backing_id()).  The anon_vma exists only
+ * from the VMA's first fault (anon_vma_prepare); until then the mapping is
+ * 0 and bpf/lifecycle.bpf.c registers it when it appears.
+ */
+static __always_inline void read_anon_backing(struct vm_area_struct *vma, struct vma_backing *b)
+{
+	/* read as numbers: the verifier allows no bitwise operation on a
+	 * pointer it tracks */
+	__u64 av = (__u64)BPF_CORE_READ(vma, anon_vma);
+
+	b->anon = 1;
+	b->mm = (__u64)BPF_CORE_READ(vma, vm_mm);
+	b->vm_start = vma->vm_start;
+	if (av) {
+		b->mapping = av | GMEM_MAPPING_ANON;
+		b->ino = anon_backing_id(b->mapping);
+	}
+}
 
 static long read_vma_backing(struct task_struct *task, struct vm_area_struct *vma,
 			     struct vma_backing *b)
@@ -24,22 +52,25 @@ static long read_vma_backing(struct task_struct *task, struct vm_area_struct *vm
 	struct file *file = vma->vm_file;
 	struct inode *inode;
 
-	if (!file)
-		return 0; /* anonymous memory: no address_space to register */
+	b->pgoff = vma->vm_pgoff + ((b->addr - vma->vm_start) >> 12);
+	if (!file) {
+		read_anon_backing(vma, b);
+		return 0;
+	}
 	b->mapping = (__u64)BPF_CORE_READ(file, f_mapping);
 	inode = BPF_CORE_READ(file, f_inode);
 	b->ino = BPF_CORE_READ(inode, i_ino);
 	b->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	b->pgoff = vma->vm_pgoff + ((b->addr - vma->vm_start) >> 12);
 	return 0;
 }
 
 /* The memslot's record, read from the kernel's struct.  'task' is the VMM
- * (current during a memslot ioctl; the iterated task in the scan). */
+ * (current during a memslot ioctl; the iterated task in the scan).  'b'
+ * gets what backs userspace_addr. */
 static __always_inline void read_memslot(struct gmem_memslot *m, struct kvm *kvm,
-					 struct kvm_memory_slot *slot, struct task_struct *task)
+					 struct kvm_memory_slot *slot, struct task_struct *task,
+					 struct vma_backing *b)
 {
-	struct vma_backing b = {};
 	struct file *gfile = NULL;
 
 	m->kvm = (__u64)kvm;
@@ -63,13 +94,15 @@ static __always_inline void read_memslot(struct gmem_memslot *m, struct kvm *kvm
 	m->tgid = BPF_CORE_READ(task, tgid);
 	if (!m->userspace_addr || !task)
 		return;
-	b.addr = m->userspace_addr;
-	bpf_find_vma(task, b.addr, read_vma_backing, &b, 0);
-	m->backing_mapping = b.mapping;
-	m->backing_ino = b.ino;
-	m->backing_dev = b.dev;
-	m->backing_pgoff = b.pgoff;
-	backing_register(b.mapping, (__u64)kvm);
+	b->addr = m->userspace_addr;
+	bpf_find_vma(task, b->addr, read_vma_backing, b, 0);
+	m->backing_mapping = b->mapping;
+	m->backing_ino = b->ino;
+	m->backing_dev = b->dev;
+	m->backing_pgoff = b->pgoff;
+	if (b->anon)
+		m->state |= GMEM_OBJ_F_BACKING_ANON;
+	backing_register(b->mapping, (__u64)kvm);
 }
 
 /*

@@ -50,11 +50,18 @@ static __always_inline void fill_new(void *ctx, struct gmem_folio_pins *v, struc
 				     struct address_space *mapping, __u64 now)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct inode *host = BPF_CORE_READ(mapping, host);
 
 	v->mapping = (__u64)mapping;
-	v->ino = BPF_CORE_READ(host, i_ino);
-	v->dev = BPF_CORE_READ(host, i_sb, s_dev);
+	if ((__u64)mapping & GMEM_MAPPING_ANON) {
+		/* anonymous shared backing (bpf/memslot.bpf.h): no inode */
+		v->ino = anon_backing_id((__u64)mapping);
+		v->dev = 0;
+	} else {
+		struct inode *host = BPF_CORE_READ(mapping, host);
+
+		v->ino = BPF_CORE_READ(host, i_ino);
+		v->dev = BPF_CORE_READ(host, i_sb, s_dev);
+	}
 	v->index = BPF_CORE_READ(folio, index);
 	v->first_pin_ns = now;
 	v->last_pin_ns = now;

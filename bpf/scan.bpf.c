@@ -216,13 +216,16 @@ static __always_inline void emit_gmem_owner(struct file *file, struct inode *ino
 static void visit_memslot(struct memslot_walk *w, struct kvm_memory_slot *slot)
 {
 	struct gmem_scan_memslot *r = reserve_record(sizeof(*r), GMEM_EV_SCAN_MEMSLOT);
+	/* a pre-existing anonymous backing not yet faulted has no pins yet;
+	 * its later registration is bpf/lifecycle.bpf.c's (not loaded here) */
+	struct vma_backing b = {};
 
 	if (!r)
 		return;
 	__builtin_memset(&r->slot, 0, sizeof(*r) - sizeof(r->hdr));
 	r->slot = (__u64)slot;
-	read_memslot(&r->m, w->kvm, slot, w->task);
-	r->m.state = GMEM_OBJ_F_PREEXISTING;
+	read_memslot(&r->m, w->kvm, slot, w->task, &b);
+	r->m.state |= GMEM_OBJ_F_PREEXISTING;
 	bpf_ringbuf_submit(r, 0);
 }
 

@@ -231,6 +231,8 @@ _Static_assert(sizeof(struct gmem_folio_refs) == 40 + GMEM_REF_HOLDERS * 56, "gm
 
 /* gmem_vm.flags, gmem_memslot.state */
 #define GMEM_OBJ_F_PREEXISTING (1u << 0) /* created before tracking began (found by the scan) */
+#define GMEM_OBJ_F_BACKING_ANON (1u << 1) /* memslot: anonymous memory at userspace_addr
+					   * (backing_dev 0, backing_ino an opaque id) */
 
 /* Value of the vms map, keyed by the kernel address of struct kvm. */
 struct gmem_vm {

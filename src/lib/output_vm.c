@@ -40,7 +40,9 @@ static void table_memslot(FILE *out, const struct gmem_memslot_info *ms)
 
 	if (m->gmem_ino)
 		snprintf(gmem, sizeof(gmem), "%llu+0x%llx", m->gmem_ino, m->gmem_pgoff);
-	if (m->backing_ino)
+	if (m->state & GMEM_OBJ_F_BACKING_ANON)
+		snprintf(backing, sizeof(backing), "anon+0x%llx", m->backing_pgoff);
+	else if (m->backing_ino)
 		snprintf(backing, sizeof(backing), "%llu+0x%llx", m->backing_ino, m->backing_pgoff);
 	fprintf(out, "  %4u %2u  0x%09llx-0x%09llx  0x%012llx-0x%012llx  %-18s %-18s %6llu %6llu%s\n",
 		m->id, m->as_id, m->base_gfn, m->base_gfn + m->npages - 1, m->userspace_addr,
@@ -108,6 +110,22 @@ static struct json_object *json_file_ref(__u32 dev, __u64 ino, __u64 pgoff)
 	return j;
 }
 
+/* A memslot's shared backing: a file, or anonymous memory (not yet
+ * faulted in: no id yet). */
+static struct json_object *json_backing_ref(const struct gmem_memslot *m)
+{
+	struct json_object *j;
+
+	if (!(m->state & GMEM_OBJ_F_BACKING_ANON))
+		return json_file_ref(m->backing_dev, m->backing_ino, m->backing_pgoff);
+	j = json_object_new_object();
+	json_object_object_add(j, "anonymous", json_object_new_boolean(1));
+	json_object_object_add(j, "dev", json_object_new_string("0:0"));
+	json_object_object_add(j, "ino", m->backing_ino ? jint(m->backing_ino) : NULL);
+	json_object_object_add(j, "pgoff", jint(m->backing_pgoff));
+	return j;
+}
+
 static struct json_object *json_memslot(const struct gmem_memslot_info *ms)
 {
 	const struct gmem_memslot *m = &ms->m;
@@ -121,8 +139,7 @@ static struct json_object *json_memslot(const struct gmem_memslot_info *ms)
 	json_object_object_add(j, "userspace_addr", jint(m->userspace_addr));
 	json_object_object_add(j, "guest_memfd", json_file_ref(m->gmem_dev, m->gmem_ino,
 							      m->gmem_pgoff));
-	json_object_object_add(j, "shared_backing", json_file_ref(m->backing_dev, m->backing_ino,
-								 m->backing_pgoff));
+	json_object_object_add(j, "shared_backing", json_backing_ref(m));
 	json_object_object_add(j, "preexisting", json_object_new_boolean(!ms->tracked));
 	json_object_object_add(j, "gmem_pinned_folios", jint(ms->gmem_folios));
 	json_object_object_add(j, "gmem_pins", jint(ms->gmem_pins));

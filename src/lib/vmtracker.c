@@ -31,6 +31,7 @@ static const struct lifecycle_hook {
 	{ "kvm_gmem_prepare_memory_region", "memslot to guest_memfd binding (7.3)" },
 	{ "kvm_gmem_commit_memory_region", "memslot to guest_memfd binding, committed (7.3)" },
 	{ "kvm_gmem_unbind", "end of a guest_memfd binding" },
+	{ "__anon_vma_prepare", "anonymous shared backing faulted in after its memslot" },
 };
 
 /* Without these the model cannot follow VMs and memslots at all. */

@@ -4,7 +4,9 @@
  * It creates a VM (KVM_X86_SW_PROTECTED_VM when the kernel offers it, else
  * the default type), a guest_memfd (host-mappable where the kernel allows,
  * plain where it has guest_memfd without mmap, none where it has none), and
- * a memfd as the shared backing, mapped and faulted in.  Then, on command:
+ * a memfd as the shared backing, mapped and faulted in (or, with "anon",
+ * anonymous private memory, as QEMU's default RAM, not yet faulted in).
+ * Then, on command:
  *
  *   slot SLOT GFN NPAGES [OFF]
  *                          KVM_SET_USER_MEMORY_REGION2: guest pages [GFN,
@@ -15,6 +17,7 @@
  *   pin-uring OFF NPAGES   register memfd pages [OFF, OFF+NPAGES) as an
  *                          io_uring fixed buffer (FOLL_PIN|FOLL_LONGTERM)
  *   unpin-uring            unregister it, close the ring
+ *   fault OFF NPAGES       write to pages [OFF, OFF+NPAGES) of the backing
  *   vmsave PAGE COUNT      run vCPU 0 (created at the first call) in the
  *                          last memslot made: its first 4 pages get page
  *                          tables and code, and the guest executes VMSAVE
@@ -31,8 +34,8 @@
  *
  * Each command answers one line, "ok ..." or "error ...".  At start it
  * prints "ready pid=P vm_type=T gmem=yes|no gmem_dev=D gmem_ino=I
- * backing_dev=D backing_ino=I pages=N" (dev as MAJ:MIN, 0:0 and 0 when
- * there is no guest_memfd).  Exit: 0 ok, 1 error, 4 no usable /dev/kvm.
+ * backing_dev=D backing_ino=I pages=N backing=memfd|anon" (dev as MAJ:MIN,
+ * 0:0 and 0 when there is no guest_memfd or the backing is anonymous).  Exit: 0 ok, 1 error, 4 no usable /dev/kvm.
  */
 #include "gmem-vm.h"
 #include "gmem-vcpu.h"
@@ -47,7 +50,8 @@
 struct vmm {
 	int vm, gmem, backing;
 	unsigned long type;
-	char *shared;     /* the memfd, mapped */
+	char *shared;     /* the memfd, mapped, or anonymous memory */
+	bool anon;
 	size_t pages;
 	struct io_uring ring;
 	bool pinned;
@@ -80,6 +84,31 @@ static int create_gmem(int vm, size_t size)
 	return ioctl(vm, KVM_CREATE_GUEST_MEMFD, &g);
 }
 
+/* Anonymous private memory in base pages (one folio per page, as the
+ * tests count them), left unfaulted: no anon_vma yet. */
+static void map_anon(struct vmm *v)
+{
+	v->backing = -1;
+	v->shared = mmap(NULL, v->pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	if (v->shared == MAP_FAILED)
+		die(1, "mmap anonymous: %s", strerror(errno));
+	if (madvise(v->shared, v->pages * PAGE, MADV_NOHUGEPAGE))
+		die(1, "madvise MADV_NOHUGEPAGE: %s", strerror(errno));
+}
+
+static void map_memfd(struct vmm *v)
+{
+	v->backing = memfd_create("gmem-vmm-shared", MFD_CLOEXEC);
+	if (v->backing < 0 || ftruncate(v->backing, v->pages * PAGE))
+		die(1, "memfd: %s", strerror(errno));
+	v->shared = mmap(NULL, v->pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, v->backing, 0);
+	if (v->shared == MAP_FAILED)
+		die(1, "mmap memfd: %s", strerror(errno));
+	for (size_t i = 0; i < v->pages; i++)
+		v->shared[i * PAGE] = (char)i;
+}
+
 static void vmm_open(struct vmm *v, size_t pages)
 {
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -93,26 +122,23 @@ static void vmm_open(struct vmm *v, size_t pages)
 		die(4, "skip: KVM_CREATE_VM: %s", strerror(errno));
 	close(kvm);
 	v->gmem = create_gmem(v->vm, pages * PAGE);
-	v->backing = memfd_create("gmem-vmm-shared", MFD_CLOEXEC);
-	if (v->backing < 0 || ftruncate(v->backing, pages * PAGE))
-		die(1, "memfd: %s", strerror(errno));
-	v->shared = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, v->backing, 0);
-	if (v->shared == MAP_FAILED)
-		die(1, "mmap memfd: %s", strerror(errno));
-	for (size_t i = 0; i < pages; i++)
-		v->shared[i * PAGE] = (char)i;
+	if (v->anon)
+		map_anon(v);
+	else
+		map_memfd(v);
 }
 
 static void print_ready(const struct vmm *v)
 {
-	struct stat g = {}, b;
+	struct stat g = {}, b = {};
 
-	if ((v->gmem >= 0 && fstat(v->gmem, &g)) || fstat(v->backing, &b))
+	if ((v->gmem >= 0 && fstat(v->gmem, &g)) || (v->backing >= 0 && fstat(v->backing, &b)))
 		die(1, "fstat: %s", strerror(errno));
 	printf("ready pid=%d vm_type=%lu gmem=%s gmem_dev=%u:%u gmem_ino=%lu backing_dev=%u:%u "
-	       "backing_ino=%lu pages=%zu\n", getpid(), v->type, v->gmem >= 0 ? "yes" : "no",
-	       major(g.st_dev), minor(g.st_dev), (unsigned long)g.st_ino, major(b.st_dev),
-	       minor(b.st_dev), (unsigned long)b.st_ino, v->pages);
+	       "backing_ino=%lu pages=%zu backing=%s\n", getpid(), v->type,
+	       v->gmem >= 0 ? "yes" : "no", major(g.st_dev), minor(g.st_dev),
+	       (unsigned long)g.st_ino, major(b.st_dev), minor(b.st_dev), (unsigned long)b.st_ino,
+	       v->pages, v->anon ? "anon" : "memfd");
 }
 
 static int set_slot(struct vmm *v, unsigned long slot, unsigned long gfn, unsigned long n,
@@ -242,6 +268,17 @@ static void cmd_vmsave(struct vmm *v, unsigned long page, unsigned long count)
 	       exits);
 }
 
+static void cmd_fault(struct vmm *v, unsigned long off, unsigned long n)
+{
+	if (off > v->pages || n > v->pages - off) {
+		printf("error %lu pages from %lu: outside %zu\n", n, off, v->pages);
+		return;
+	}
+	for (unsigned long i = off; i < off + n; i++)
+		v->shared[i * PAGE] = (char)i;
+	printf("ok faulted %lu\n", n);
+}
+
 static void close_fd(int *fd, const char *what)
 {
 	if (*fd >= 0)
@@ -259,8 +296,9 @@ int main(int argc, char **argv)
 
 	gmem_progname = "gmem-vmm";
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!pages)
-		die(1, "usage: gmem-vmm [PAGES]");
+	v.anon = argc > 2 && !strcmp(argv[2], "anon");
+	if (!pages || (argc > 2 && !v.anon && strcmp(argv[2], "memfd")))
+		die(1, "usage: gmem-vmm [PAGES [memfd|anon]]");
 	vmm_open(&v, pages);
 	print_ready(&v);
 	while (fgets(line, sizeof(line), stdin)) {
@@ -272,6 +310,8 @@ int main(int argc, char **argv)
 			cmd_delete_slot(&v, a);
 		else if (sscanf(line, "pin-uring %lu %lu", &a, &b) == 2)
 			cmd_pin_uring(&v, a, b);
+		else if (sscanf(line, "fault %lu %lu", &a, &b) == 2)
+			cmd_fault(&v, a, b);
 		else if (!strncmp(line, "unpin-uring", 11))
 			cmd_unpin_uring(&v);
 		else if (sscanf(line, "vmsave %lu %lu", &a, &b) == 2)

@@ -49,13 +49,15 @@ has_lines() { [ "$(lines "$1")" -ge "$2" ]; }
 # last_table FILE: the last snapshot of gmemtop's table output in FILE.
 last_table() { awk '/^gmemtop /{buf=""} {buf=buf $0 "\n"} END{printf "%s", buf}' "$1"; }
 
-# start_workload PROGRAM ARG: a test program with a command pipe on fd 3,
+# start_workload PROGRAM ARGS...: a test program with a command pipe on fd 3,
 # its answers in $T/pin.out; waits for its "ready" line.  Sets PINNER_PID.
 # Skips when the program says the kernel cannot do it (exit 4).
 start_workload() {
+	local prog=$1
+	shift
 	rm -f "$T/pin.in"
 	mkfifo "$T/pin.in"
-	"$1" "$2" <"$T/pin.in" >"$T/pin.out" 2>"$T/pin.err" &
+	"$prog" "$@" <"$T/pin.in" >"$T/pin.out" 2>"$T/pin.err" &
 	PINNER_PID=$!
 	exec 3>"$T/pin.in"
 	if ! wait_for 60 grep -q '^ready' "$T/pin.out"; then
@@ -65,7 +67,7 @@ start_workload() {
 		PINNER_PID=
 		cat "$T/pin.err"
 		[ "$rc" = 4 ] && skip "$(tail -n 1 "$T/pin.out" | sed 's/^skip: //')"
-		fail "$1 did not start (rc=$rc)"
+		fail "$prog did not start (rc=$rc)"
 	fi
 }
 
@@ -226,12 +228,12 @@ device_pin_cycle() {
 	[ "$got" = "0 0" ] || fail "pins-unpins / unpins_untracked = '$got'"
 }
 
-# start_vmm PAGES: gmem-vmm (a VM, a guest_memfd if the kernel has one, a
-# memfd as shared backing) driven like the pinner: 'pinner CMD' works on
+# start_vmm PAGES [memfd|anon]: gmem-vmm (a VM, a guest_memfd if the kernel
+# has one, a memfd or anonymous memory as shared backing) driven like the pinner: 'pinner CMD' works on
 # it.  Sets PINNER_PID, VM_TYPE, HAS_GMEM, GMEM_DEV, GMEM_INO, BACKING_DEV,
 # BACKING_INO.  Skips without a usable /dev/kvm.
 start_vmm() {
-	start_workload gmem-vmm "$1"
+	start_workload gmem-vmm "$@"
 	set -- $(sed -n 's/^ready pid=\([0-9]*\) vm_type=\([0-9]*\) gmem=\([a-z]*\) gmem_dev=\([0-9:]*\) gmem_ino=\([0-9]*\) backing_dev=\([0-9:]*\) backing_ino=\([0-9]*\).*/\1 \2 \3 \4 \5 \6 \7/p' "$T/pin.out")
 	[ "$1" = "$PINNER_PID" ] || fail "gmem-vmm reports pid $1, shell started $PINNER_PID"
 	VM_TYPE=$2 HAS_GMEM=$3 GMEM_DEV=$4 GMEM_INO=$5 BACKING_DEV=$6 BACKING_INO=$7
