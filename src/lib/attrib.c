@@ -39,8 +39,10 @@ static const struct {
 	/* mm/gup.c: udmabuf and iommufd file mappings; shmem and hugetlbfs
 	 * files only, so it names pins of memslot backing, never guest_memfd */
 	{ "memfd_pin_folios", GMEM_API_MEMFD_PIN_FOLIOS },
-	{ "__kvm_vcpu_map", GMEM_API_KVM },
-	{ "kvm_vcpu_map", GMEM_API_KVM },
+	{ "__kvm_vcpu_map", GMEM_API_KVM_VCPU_MAP },
+	{ "kvm_vcpu_map", GMEM_API_KVM_VCPU_MAP },
+	/* KVM's pfn plumbing, shared by its page faults and its own maps:
+	 * "kvm" unless a caller further out says which (kvm_users below) */
 	{ "hva_to_pfn", GMEM_API_KVM },
 	{ "__gfn_to_pfn", GMEM_API_KVM },
 	{ "kvm_follow_pfn", GMEM_API_KVM },
@@ -52,15 +54,43 @@ static const struct {
 	{ "iter_to_pipe", GMEM_API_VMSPLICE },
 };
 
+/*
+ * The users of KVM's pfn plumbing that have an API of their own.  Since
+ * 6.13 __kvm_vcpu_map() pins (FOLL_PIN) through kvm_follow_pfn() and
+ * hva_to_pfn(), which are inner frames and would name it plain "kvm".
+ */
+static const struct {
+	const char *prefix;
+	enum gmem_api api;
+} kvm_users[] = {
+	{ "__kvm_vcpu_map", GMEM_API_KVM_VCPU_MAP },
+	{ "kvm_vcpu_map", GMEM_API_KVM_VCPU_MAP },
+};
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool has_prefix(const char *name, const char *prefix)
+{
+	return name && !strncmp(name, prefix, strlen(prefix));
+}
+
+/* The KVM user at or outside frame 'from', or plain KVM. */
+static enum gmem_api kvm_user(const char *const *frames, int from, int nr)
+{
+	for (int i = from; i < nr; i++)
+		for (size_t c = 0; c < N_ELEMS(kvm_users); c++)
+			if (has_prefix(frames[i], kvm_users[c].prefix))
+				return kvm_users[c].api;
+	return GMEM_API_KVM;
+}
+
 enum gmem_api gmem_classify_api(const char *const *frames, int nr)
 {
-	for (int i = 0; i < nr; i++) {
-		if (!frames[i])
-			continue;
-		for (size_t c = 0; c < sizeof(callers) / sizeof(callers[0]); c++)
-			if (!strncmp(frames[i], callers[c].prefix, strlen(callers[c].prefix)))
-				return callers[c].api;
-	}
+	for (int i = 0; i < nr; i++)
+		for (size_t c = 0; c < N_ELEMS(callers); c++)
+			if (has_prefix(frames[i], callers[c].prefix))
+				return callers[c].api == GMEM_API_KVM ? kvm_user(frames, i, nr)
+								     : callers[c].api;
 	return GMEM_API_OTHER;
 }
 
@@ -93,6 +123,7 @@ const char *gmem_api_name(enum gmem_api api)
 		[GMEM_API_GUP_TEST] = "gup_test", [GMEM_API_VMSPLICE] = "vmsplice",
 		[GMEM_API_IOMMUFD] = "iommufd",   [GMEM_API_VHOST_VDPA] = "vhost-vdpa",
 		[GMEM_API_MEMFD_PIN_FOLIOS] = "memfd_pin_folios",
+		[GMEM_API_KVM_VCPU_MAP] = "kvm-vcpu-map",
 	};
 
 	return (unsigned)api < GMEM_API_NR ? names[api] : "other";

@@ -17,6 +17,7 @@ enum gmem_api {
 	GMEM_API_IOMMUFD,   /* iommufd IOAS mappings (VFIO cdev devices, vDPA, the test mock) */
 	GMEM_API_VHOST_VDPA, /* vhost-vdpa VHOST_IOTLB_UPDATE */
 	GMEM_API_MEMFD_PIN_FOLIOS, /* memfd_pin_folios() (udmabuf, iommufd file maps) */
+	GMEM_API_KVM_VCPU_MAP, /* KVM maps a guest page for itself: __kvm_vcpu_map (kvm_vcpu_map up to 6.12) */
 	GMEM_API_NR,
 };
 

@@ -27,6 +27,7 @@ void gmem_snapshot_free(struct gmem_snapshot *s)
 	free(s->files);
 	free(s->procs);
 	free(s->ref_holders);
+	free(s->released);
 	gmem_snapshot_free_vms(s);
 	gmem_snapshot_init(s);
 }

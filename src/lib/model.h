@@ -183,6 +183,14 @@ struct gmem_snapshot {
 		__u64 ino, kvm;
 	} *owners;
 	size_t nr_owners, cap_owners;
+	/* tracked folios whose pins were all released since the tracker last
+	 * forgot idle entries (released.c): transient pins, such as KVM's own
+	 * maps of guest pages, that no snapshot catches held */
+	struct gmem_released_pin {
+		__u64 folio;
+		struct gmem_folio_pins v;
+	} *released;
+	size_t nr_released, cap_released;
 };
 
 void gmem_snapshot_init(struct gmem_snapshot *s);
@@ -214,6 +222,10 @@ int gmem_snapshot_add_model_record(struct gmem_snapshot *s, const void *data, si
 int gmem_snapshot_join_vms(struct gmem_snapshot *s);
 void gmem_snapshot_free_vms(struct gmem_snapshot *s);
 const struct gmem_vm_info *gmem_snapshot_find_vm(const struct gmem_snapshot *s, __u64 kvm);
+
+/* Add a tracked folio whose pins were all released (released.c). */
+int gmem_snapshot_add_released(struct gmem_snapshot *s, __u64 folio,
+			       const struct gmem_folio_pins *v);
 
 /* Decode and add one scan record; -EINVAL for a malformed one. */
 int gmem_snapshot_add_scan_record(struct gmem_snapshot *s, const void *data, size_t len);

@@ -3,6 +3,7 @@
 
 #include "lib/attrib.h"
 #include "lib/output_vm.h"
+#include "lib/released.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -456,6 +457,7 @@ static int render_json(FILE *out, const struct gmem_snapshot *s,
 	json_object_object_add(root, "processes", json_procs(s, o));
 	json_object_object_add(root, "files", json_files(s, o));
 	json_object_object_add(root, "folios", json_folios(s));
+	json_object_object_add(root, "released_pins", gmem_json_released(s));
 	fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
 	json_object_put(root);
 	fflush(out);

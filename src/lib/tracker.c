@@ -472,6 +472,12 @@ int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 			if (now > v.last_pin_ns + IDLE_ENTRY_NS &&
 			    (err = remember_idle(t, key, &v)))
 				return err;
+			/* all released: shown as such until forgotten
+			 * (transient pins), with its last holder's stack */
+			if (!v.gets && v.last_pin_ns && !(err = gmem_snapshot_add_released(s, key, &v)))
+				err = read_stack(t, s, v.stack_id);
+			if (err)
+				return err;
 			if (!v.gets)
 				continue;
 		}

@@ -18,6 +18,15 @@
  *                          io_uring fixed buffer (FOLL_PIN|FOLL_LONGTERM)
  *   unpin-uring            unregister it, close the ring
  *   fault OFF NPAGES       write to pages [OFF, OFF+NPAGES) of the backing
+ *   vmsave PAGE COUNT      run vCPU 0 (created at the first call) in the
+ *                          last memslot made: its first 4 pages get page
+ *                          tables and code, and the guest executes VMSAVE
+ *                          COUNT times (0: none) on the memfd page PAGE of
+ *                          that memslot, then HLT; KVM maps that page
+ *                          with kvm_vcpu_map() for each (gmem-vcpu.h).
+ *                          Answers "ok vmsave COUNT gfn G page P tid T
+ *                          exits E", or "skip: ..." when KVM offers no
+ *                          nested SVM
  *   close-gmem             close the guest_memfd (nothing maps it)
  *   close-vm               close the VM's fd (the VM goes when its last
  *                          reference, a guest_memfd's included, goes)
@@ -29,6 +38,7 @@
  * 0:0 and 0 when there is no guest_memfd or the backing is anonymous).  Exit: 0 ok, 1 error, 4 no usable /dev/kvm.
  */
 #include "gmem-vm.h"
+#include "gmem-vcpu.h"
 
 #include <liburing.h>
 #include <sys/uio.h>
@@ -45,6 +55,10 @@ struct vmm {
 	size_t pages;
 	struct io_uring ring;
 	bool pinned;
+	/* the last memslot made, where 'vmsave' puts its guest */
+	bool has_slot;
+	unsigned long slot_gfn, slot_pages, slot_off;
+	struct vcpu vcpu;
 };
 
 /* KVM_X86_SW_PROTECTED_VM where offered (CONFIG_KVM_SW_PROTECTED_VM). */
@@ -152,10 +166,15 @@ static void cmd_slot(struct vmm *v, unsigned long slot, unsigned long gfn, unsig
 		printf("error %lu pages from %lu: outside %zu\n", n, off, v->pages);
 		return;
 	}
-	if (set_slot(v, slot, gfn, n, off))
+	if (set_slot(v, slot, gfn, n, off)) {
 		printf("error KVM_SET_USER_MEMORY_REGION2: %s\n", strerror(errno));
-	else
-		printf("ok slot %lu gfn %lu npages %lu uaddr %lu\n", slot, gfn, n,
+		return;
+	}
+	v->has_slot = true;
+	v->slot_gfn = gfn;
+	v->slot_pages = n;
+	v->slot_off = off;
+	printf("ok slot %lu gfn %lu npages %lu uaddr %lu\n", slot, gfn, n,
 		       (unsigned long)(v->shared + off * PAGE));
 }
 
@@ -200,6 +219,55 @@ static void cmd_unpin_uring(struct vmm *v)
 	printf("ok unpinned\n");
 }
 
+/*
+ * Write the guest image into the memslot's first pages: into the memfd,
+ * and into the guest_memfd too where the host can map it (a memslot bound
+ * to a host-mappable guest_memfd takes the guest's own accesses from it;
+ * KVM's kvm_vcpu_map() goes through userspace_addr, the memfd).
+ */
+static void write_guest_image(struct vmm *v, const unsigned char *img)
+{
+	size_t at = v->slot_off * PAGE, len = VCPU_IMAGE_PAGES * PAGE;
+	char *gmem;
+
+	memcpy(v->shared + at, img, len);
+	if (v->gmem < 0)
+		return;
+	gmem = mmap(NULL, v->pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, v->gmem, 0);
+	if (gmem == MAP_FAILED)
+		return; /* not host-mappable: private memory, the guest reads the memfd */
+	memcpy(gmem + at, img, len);
+	munmap(gmem, v->pages * PAGE);
+}
+
+static void cmd_vmsave(struct vmm *v, unsigned long page, unsigned long count)
+{
+	unsigned char *img = calloc(VCPU_IMAGE_PAGES, PAGE);
+	unsigned long gfn = v->slot_gfn + page - v->slot_off;
+	char why[320];
+	long exits;
+
+	if (!img || !v->has_slot || page < v->slot_off + VCPU_IMAGE_PAGES ||
+	    page >= v->slot_off + v->slot_pages || count > 1000000 ||
+	    (v->slot_gfn + v->slot_pages) * PAGE > VCPU_IDENTITY_MAPPED) {
+		printf("error vmsave needs a memslot below 1 GiB and a page in it past its first "
+		       "%d\n", VCPU_IMAGE_PAGES);
+		free(img);
+		return;
+	}
+	vcpu_build_image(img, v->slot_gfn, (__u64)gfn * PAGE, (__u32)count);
+	write_guest_image(v, img);
+	free(img);
+	if ((v->vcpu.fd < 0 && vcpu_create(&v->vcpu, v->vm, why, sizeof(why))) ||
+	    vcpu_enter_long_mode(&v->vcpu, v->slot_gfn, why, sizeof(why)) ||
+	    (exits = vcpu_run_to_hlt(&v->vcpu, why, sizeof(why))) < 0) {
+		printf("%s\n", why);
+		return;
+	}
+	printf("ok vmsave %lu gfn %lu page %lu tid %d exits %ld\n", count, gfn, page, gettid(),
+	       exits);
+}
+
 static void cmd_fault(struct vmm *v, unsigned long off, unsigned long n)
 {
 	if (off > v->pages || n > v->pages - off) {
@@ -223,7 +291,7 @@ int main(int argc, char **argv)
 {
 	size_t pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 256;
 	unsigned long a, b, c, d;
-	struct vmm v = { .vm = -1, .gmem = -1 };
+	struct vmm v = { .vm = -1, .gmem = -1, .vcpu.fd = -1 };
 	char line[256];
 
 	gmem_progname = "gmem-vmm";
@@ -246,6 +314,8 @@ int main(int argc, char **argv)
 			cmd_fault(&v, a, b);
 		else if (!strncmp(line, "unpin-uring", 11))
 			cmd_unpin_uring(&v);
+		else if (sscanf(line, "vmsave %lu %lu", &a, &b) == 2)
+			cmd_vmsave(&v, a, b);
 		else if (!strncmp(line, "close-gmem", 10))
 			close_fd(&v.gmem, "guest_memfd");
 		else if (!strncmp(line, "close-vm", 8))

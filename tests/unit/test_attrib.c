@@ -44,7 +44,9 @@ static void each_known_caller_is_named(void **state)
 		{ "vhost_net_ioctl", GMEM_API_VHOST, "vhost" },
 		{ "memfd_pin_folios", GMEM_API_MEMFD_PIN_FOLIOS, "memfd_pin_folios" },
 		{ "__blockdev_direct_IO", GMEM_API_O_DIRECT, "o_direct" },
-		{ "__kvm_vcpu_map", GMEM_API_KVM, "kvm" },
+		{ "__kvm_vcpu_map", GMEM_API_KVM_VCPU_MAP, "kvm-vcpu-map" },
+		{ "kvm_vcpu_map", GMEM_API_KVM_VCPU_MAP, "kvm-vcpu-map" },
+		{ "kvm_follow_pfn", GMEM_API_KVM, "kvm" },
 		{ "gup_test_ioctl", GMEM_API_GUP_TEST, "gup_test" },
 		{ "vmsplice_to_pipe", GMEM_API_VMSPLICE, "vmsplice" },
 	};
@@ -67,6 +69,29 @@ static void vhost_vdpa_iotlb_update_is_vhost_vdpa(void **state)
 			     "vfs_write" };
 
 	assert_int_equal(gmem_classify_api(st, N(st)), GMEM_API_VHOST_VDPA);
+}
+
+/*
+ * KVM's own map of a guest page (7.3, VMSAVE intercepted): the pin goes
+ * through KVM's pfn plumbing, whose inner frames alone would say "kvm";
+ * the caller further out names it.  A guest page fault through the same
+ * plumbing stays "kvm".
+ */
+static void kvm_vcpu_map_outside_kvm_plumbing_is_kvm_vcpu_map(void **state)
+{
+	const char *map[] = { "try_grab_folio_fast", "gup_fast_fallback", "pin_user_pages_fast",
+			      "hva_to_pfn", "__kvm_vcpu_map", "vmload_vmsave_interception",
+			      "svm_invoke_exit_handler", "vcpu_run", "kvm_vcpu_ioctl" };
+	const char *old[] = { "try_grab_folio_fast", "get_user_page_fast_only", "hva_to_pfn",
+			      "__gfn_to_pfn_memslot", "kvm_vcpu_map", "nested_svm_vmrun" };
+	const char *fault[] = { "try_grab_folio_fast", "get_user_page_fast_only", "hva_to_pfn",
+				"__kvm_faultin_pfn", "kvm_mmu_faultin_pfn", "kvm_tdp_page_fault",
+				"kvm_mmu_page_fault", "npf_interception", "vcpu_run" };
+
+	assert_int_equal(gmem_classify_api(map, N(map)), GMEM_API_KVM_VCPU_MAP);
+	assert_string_equal(gmem_api_name(GMEM_API_KVM_VCPU_MAP), "kvm-vcpu-map");
+	assert_int_equal(gmem_classify_api(old, N(old)), GMEM_API_KVM_VCPU_MAP);
+	assert_int_equal(gmem_classify_api(fault, N(fault)), GMEM_API_KVM);
 }
 
 static void unknown_or_empty_stack_is_other(void **state)
@@ -112,6 +137,7 @@ int main(void)
 		cmocka_unit_test(o_direct_under_io_uring_is_o_direct),
 		cmocka_unit_test(each_known_caller_is_named),
 		cmocka_unit_test(vhost_vdpa_iotlb_update_is_vhost_vdpa),
+		cmocka_unit_test(kvm_vcpu_map_outside_kvm_plumbing_is_kvm_vcpu_map),
 		cmocka_unit_test(unknown_or_empty_stack_is_other),
 		cmocka_unit_test(lookup_finds_containing_symbol_within_bounds),
 	};

@@ -485,8 +485,54 @@ static void json_of_empty_snapshot_has_empty_arrays(void **state)
 	assert_int_equal(json_object_array_length(member(root, "processes")), 0);
 	assert_int_equal(json_object_array_length(member(root, "files")), 0);
 	assert_int_equal(json_object_array_length(member(root, "folios")), 0);
+	assert_int_equal(json_object_array_length(member(root, "released_pins")), 0);
 	assert_true(bool_member(root, "complete"));
 	json_object_put(root);
+}
+
+/* A pin taken and released between two snapshots (KVM's own map of a
+ * guest page): its last holder, API and stack; -c applies to it. */
+static void json_released_pin_shows_last_holder_and_follows_cgroup_filter(void **state)
+{
+	const char *names[] = { "try_grab_folio_fast", "pin_user_pages_fast", "hva_to_pfn",
+				"__kvm_vcpu_map", "vmload_vmsave_interception" };
+	const __u64 offs[] = { 0x10, 0x20, 0x30, 0x40, 0x50 };
+	struct gmem_folio_pins v = { .ino = 8, .index = 10, .dev = (0u << 20) | 1, .tgid = 391,
+				     .pid = 392, .comm = "gmem-vmm", .cgroup_id = 77,
+				     .stack_id = 5, .first_pin_ns = 1000000000ull,
+				     .last_pin_ns = 1500000000ull };
+	struct gmem_snapshot s;
+	struct json_object *root, *r, *st;
+
+	gmem_snapshot_init(&s);
+	s.time_ns = 2000000000ull;
+	assert_int_equal(gmem_snapshot_add_stack(&s, 5, names, offs, 5), 0);
+	assert_int_equal(gmem_snapshot_add_released(&s, 0xffff888001234000ull, &v), 0);
+	root = render_json(&s);
+	assert_int_equal(json_object_array_length(member(root, "released_pins")), 1);
+	r = elem(member(root, "released_pins"), 0);
+	assert_string_equal(str_member(r, "folio"), "0xffff888001234000");
+	assert_string_equal(str_member(r, "dev"), "0:1");
+	assert_int_equal(int_member(r, "ino"), 8);
+	assert_int_equal(int_member(r, "index"), 10);
+	assert_int_equal(int_member(r, "pid"), 391);
+	assert_int_equal(int_member(r, "tid"), 392);
+	assert_string_equal(str_member(r, "comm"), "gmem-vmm");
+	assert_int_equal(int_member(r, "first_pin_age_ms"), 1000);
+	assert_int_equal(int_member(r, "last_pin_age_ms"), 500);
+	assert_string_equal(str_member(r, "api"), "kvm-vcpu-map");
+	st = member(r, "stack");
+	assert_int_equal(json_object_array_length(st), 5);
+	assert_string_equal(json_object_get_string(elem(st, 3)), "__kvm_vcpu_map+0x40");
+	/* folios and the released list are separate: nothing is held */
+	assert_int_equal(json_object_array_length(member(root, "folios")), 0);
+	json_object_put(root);
+
+	s.filter.cgroup_id = 78;
+	root = render_json(&s);
+	assert_int_equal(json_object_array_length(member(root, "released_pins")), 0);
+	json_object_put(root);
+	gmem_snapshot_free(&s);
 }
 
 static void json_rows_limit_applies_to_processes_and_files(void **state)
@@ -1128,6 +1174,7 @@ int main(void)
 		cmocka_unit_test(json_comm_with_quote_and_backslash_round_trips),
 		cmocka_unit_test(json_comm_from_model_keeps_quote_and_backslash),
 		cmocka_unit_test(json_of_empty_snapshot_has_empty_arrays),
+		cmocka_unit_test(json_released_pin_shows_last_holder_and_follows_cgroup_filter),
 		cmocka_unit_test(json_rows_limit_applies_to_processes_and_files),
 		cmocka_unit_test(table_has_section_headings),
 		cmocka_unit_test(table_is_not_marked_incomplete_without_losses),
