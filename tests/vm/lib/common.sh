@@ -101,9 +101,13 @@ pinner() {
 # top_started: gmemtop printed a snapshot, or died trying.
 top_started() { [ -s "$T/top.jsonl" ] || ! kill -0 "$GMEMTOP_PID" 2>/dev/null; }
 
-# start_gmemtop ARGS...: gmemtop -b -j every 0.5 s in the background.
+# start_gmemtop ARGS...: gmemtop -b -j every 0.5 s in the background,
+# with $GMEMTOP_ARGS in front (a whole test rerun another way, e.g.
+# GMEMTOP_ARGS="--attach kprobe"); with $GMEMTOP_ATTACH, the first snapshot
+# must say that this is how it tracks pins.
 start_gmemtop() {
-	gmemtop -b -j "$@" 0.5 1000000 >"$T/top.jsonl" 2>"$T/top.err" &
+	# shellcheck disable=SC2086 # GMEMTOP_ARGS is a list of words
+	gmemtop -b -j ${GMEMTOP_ARGS:-} "$@" 0.5 1000000 >"$T/top.jsonl" 2>"$T/top.err" &
 	GMEMTOP_PID=$!
 	wait_for 120 top_started
 	if [ ! -s "$T/top.jsonl" ]; then
@@ -114,7 +118,11 @@ start_gmemtop() {
 		[ "$rc" = 4 ] && skip "gmemtop: kernel lacks a feature: $(tail -n 1 "$T/top.err")"
 		fail "gmemtop produced no snapshot (rc=$rc)"
 	fi
-	info "gmemtop $* running (pid $GMEMTOP_PID)"
+	if [ -n "${GMEMTOP_ATTACH:-}" ]; then
+		head -n 1 "$T/top.jsonl" | jq -e --arg a "$GMEMTOP_ATTACH" '.attach == $a' >/dev/null ||
+			fail "gmemtop ${GMEMTOP_ARGS:-} $* tracks with $(head -n 1 "$T/top.jsonl" | jq -c .attach), not $GMEMTOP_ATTACH"
+	fi
+	info "gmemtop ${GMEMTOP_ARGS:-} $* running (pid $GMEMTOP_PID, attach $(head -n 1 "$T/top.jsonl" | jq -r .attach))"
 }
 
 # fresh_snapshot FILE: the first snapshot taken entirely after this call.
