@@ -71,7 +71,9 @@ jq -e '.complete' "$T/snap.json" >/dev/null || fail "snapshot incomplete: $(jq -
 info "VM gone after close (kprobe on kvm_arch_destroy_vm)"
 
 # auto: fentry where trampolines work (17-probe checks they do here)
-gmemtop -b -j >"$T/auto.json" 2>"$T/auto.err" || fail "gmemtop -b -j: $(cat "$T/auto.err")"
+# (the pins object alone: it is the one "attach" names)
+gmemtop -b -j --no-scan --no-vms >"$T/auto.json" 2>"$T/auto.err" ||
+	fail "gmemtop -b -j: $(cat "$T/auto.err")"
 got=$(jq -r .attach "$T/auto.json")
 [ "$got" = fentry ] || fail "--attach auto tracks with '$got', expected fentry"
 echo "PASS: --attach kprobe: io_uring, O_DIRECT, gup_test and VM lifecycle exact; auto picks fentry"
