@@ -12,13 +12,7 @@
 #   GMEMTOP_ARGS="--attach kprobe" GMEMTOP_ATTACH=kprobe sh tests/vm/10-...
 . "$(dirname "$0")/lib/common.sh"
 
-# ground truth for "kprobes work here": the kernel's config
-cfg=/boot/config-$(uname -r)
-for opt in CONFIG_KPROBES CONFIG_KPROBE_EVENTS CONFIG_KRETPROBES; do
-	[ -r "$cfg" ] && ! grep -q "^$opt=y" "$cfg" && skip "$opt is not set"
-done
-
-GMEMTOP_ARGS="--attach kprobe" GMEMTOP_ATTACH=kprobe
+use_kprobes
 start_pinner 8
 start_gmemtop
 
@@ -44,19 +38,7 @@ if [ -n "$dir" ] && [ -d "$dir" ] && dd if=/dev/zero of="$dir/odirect.img" bs=1M
 else
 	info "no scratch filesystem: synchronous O_DIRECT not run"
 fi
-slow=$(cat /sys/module/null_blk/parameters/completion_nsec 2>/dev/null || echo 0)
-if [ -b /dev/nullb0 ] && [ "$slow" -ge 3000000000 ]; then
-	pinner odirect /dev/nullb0 read 0 200 32 async
-	fresh_snapshot "$T/snap.json"
-	EXPECT_PROC='(gmem-pinner|iou-wrk-[0-9]+) false' check_pins 32 "$T/snap.json" ||
-		fail "O_DIRECT in flight: counts differ"
-	got=$(jq -r "[.folios[] | select(.ino == $GMEM_INO and (.tracked.pins // 0) > 0) | .tracked.api] | unique | join(\",\")" "$T/snap.json")
-	[ "$got" = o_direct ] || fail "O_DIRECT pins attributed to '$got'"
-	pinner odirect-wait
-	fresh_snapshot "$T/snap.json"
-	check_pins 0 "$T/snap.json" || fail "O_DIRECT: pins remain after the slow read completed"
-	info "O_DIRECT in flight: 32 pins, api o_direct, released at completion"
-fi
+odirect_in_flight || true
 
 got=$(jq -r '"\(.stats.pins - .stats.unpins) \(.stats.unpins_untracked) \(.stats.lost)"' "$T/snap.json")
 [ "$got" = "0 0 0" ] || fail "pins-unpins / unpins_untracked / lost = '$got'"
