@@ -13,6 +13,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_tracing.h>
 #include "memslot.bpf.h"
+#include "kprobe.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -76,14 +77,19 @@ static void visit_memslot(struct memslot_walk *w, struct kvm_memory_slot *slot)
 }
 
 /* Both kvm_destroy_vm() and kvm_create_vm()'s error path end here. */
-SEC("fentry/kvm_arch_destroy_vm")
-int BPF_PROG(kvm_arch_destroy_vm_entry, struct kvm *kvm)
+static __always_inline void vm_destroyed(struct kvm *kvm)
 {
 	struct memslot_walk w = { .kvm = kvm };
 	__u64 key = (__u64)kvm;
 
 	walk_memslots(&w);
 	bpf_map_delete_elem(&vms, &key);
+}
+
+SEC("fentry/kvm_arch_destroy_vm")
+int BPF_PROG(kvm_arch_destroy_vm_entry, struct kvm *kvm)
+{
+	vm_destroyed(kvm);
 	return 0;
 }
 
@@ -101,8 +107,8 @@ static __always_inline struct file *current_fd_file(int fd)
 	return file;
 }
 
-SEC("fexit/kvm_gmem_create")
-int BPF_PROG(kvm_gmem_create_exit, struct kvm *kvm, struct kvm_create_guest_memfd *args, int ret)
+static __always_inline void gmem_file_created(struct kvm *kvm,
+					      struct kvm_create_guest_memfd *args, int ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct gmem_gmem_file f = {};
@@ -110,10 +116,10 @@ int BPF_PROG(kvm_gmem_create_exit, struct kvm *kvm, struct kvm_create_guest_memf
 	struct inode *inode;
 
 	if (ret < 0)
-		return 0;
+		return;
 	file = current_fd_file(ret);
 	if (!file)
-		return 0;
+		return;
 	inode = BPF_CORE_READ(file, f_inode);
 	f.kvm = (__u64)kvm;
 	f.ino = BPF_CORE_READ(inode, i_ino);
@@ -125,16 +131,27 @@ int BPF_PROG(kvm_gmem_create_exit, struct kvm *kvm, struct kvm_create_guest_memf
 	f.fd = ret;
 	bpf_get_current_comm(f.comm, sizeof(f.comm));
 	put(&gmem_files, (__u64)BPF_CORE_READ(file, f_mapping), &f);
+}
+
+SEC("fexit/kvm_gmem_create")
+int BPF_PROG(kvm_gmem_create_exit, struct kvm *kvm, struct kvm_create_guest_memfd *args, int ret)
+{
+	gmem_file_created(kvm, args, ret);
 	return 0;
 }
 
 /* The last reference to the file (fds closed, mappings gone). */
-SEC("fentry/kvm_gmem_release")
-int BPF_PROG(kvm_gmem_release_entry, struct inode *inode, struct file *file)
+static __always_inline void gmem_file_released(struct file *file)
 {
 	__u64 key = (__u64)BPF_CORE_READ(file, f_mapping);
 
 	bpf_map_delete_elem(&gmem_files, &key);
+}
+
+SEC("fentry/kvm_gmem_release")
+int BPF_PROG(kvm_gmem_release_entry, struct inode *inode, struct file *file)
+{
+	gmem_file_released(file);
 	return 0;
 }
 
@@ -201,20 +218,17 @@ static __always_inline void memslot_seen(struct kvm *kvm, struct kvm_memory_slot
  * faulting GUP (if that is what faulted) grabs the folio.  Once per VMA in
  * the system: one hash lookup.
  */
-SEC("fexit/__anon_vma_prepare")
-int BPF_PROG(anon_vma_prepare_exit, struct vm_area_struct *vma, int ret)
+static __always_inline void anon_vma_prepared(struct vm_area_struct *vma)
 {
 	struct anon_vma_key key;
 	struct anon_pending *p;
 	__u64 mapping;
 
-	if (ret)
-		return 0;
 	key.mm = (__u64)BPF_CORE_READ(vma, vm_mm);
 	key.vm_start = BPF_CORE_READ(vma, vm_start);
 	p = bpf_map_lookup_elem(&anon_pending, &key);
 	if (!p)
-		return 0;
+		return;
 	mapping = (__u64)BPF_CORE_READ(vma, anon_vma) | GMEM_MAPPING_ANON;
 	backing_register(mapping, p->kvm);
 	for (int i = 0; i < ANON_SLOTS_PER_VMA; i++) {
@@ -228,6 +242,13 @@ int BPF_PROG(anon_vma_prepare_exit, struct vm_area_struct *vma, int ret)
 		}
 	}
 	bpf_map_delete_elem(&anon_pending, &key);
+}
+
+SEC("fexit/__anon_vma_prepare")
+int BPF_PROG(anon_vma_prepare_exit, struct vm_area_struct *vma, int ret)
+{
+	if (!ret)
+		anon_vma_prepared(vma);
 	return 0;
 }
 
@@ -236,9 +257,9 @@ int BPF_PROG(anon_vma_prepare_exit, struct vm_area_struct *vma, int ret)
  * without guest_memfd.  'new' replaces 'old' (a move or flags change makes
  * a new struct); a delete has no 'new'.
  */
-SEC("fentry/kvm_arch_commit_memory_region")
-int BPF_PROG(kvm_arch_commit_memory_region_entry, struct kvm *kvm, struct kvm_memory_slot *old,
-	     const struct kvm_memory_slot *new, enum kvm_mr_change change)
+static __always_inline void memslot_committed(struct kvm *kvm, struct kvm_memory_slot *old,
+					      const struct kvm_memory_slot *new,
+					      enum kvm_mr_change change)
 {
 	__u64 key = (__u64)old;
 
@@ -246,6 +267,13 @@ int BPF_PROG(kvm_arch_commit_memory_region_entry, struct kvm *kvm, struct kvm_me
 		bpf_map_delete_elem(&memslots, &key);
 	if (new && change != bpf_core_enum_value(enum kvm_mr_change, KVM_MR_DELETE))
 		memslot_seen(kvm, (struct kvm_memory_slot *)new);
+}
+
+SEC("fentry/kvm_arch_commit_memory_region")
+int BPF_PROG(kvm_arch_commit_memory_region_entry, struct kvm *kvm, struct kvm_memory_slot *old,
+	     const struct kvm_memory_slot *new, enum kvm_mr_change change)
+{
+	memslot_committed(kvm, old, new, change);
 	return 0;
 }
 
@@ -280,8 +308,7 @@ int BPF_PROG(kvm_gmem_commit_memory_region_exit, struct kvm *kvm, struct kvm_mem
 }
 
 /* The binding ends (the memslot may live on without it). */
-SEC("fentry/kvm_gmem_unbind")
-int BPF_PROG(kvm_gmem_unbind_entry, struct kvm_memory_slot *slot)
+static __always_inline void memslot_unbound(struct kvm_memory_slot *slot)
 {
 	__u64 key = (__u64)slot;
 	struct gmem_memslot *m = bpf_map_lookup_elem(&memslots, &key);
@@ -292,5 +319,121 @@ int BPF_PROG(kvm_gmem_unbind_entry, struct kvm_memory_slot *slot)
 		m->gmem_dev = 0;
 		m->updated_ns = bpf_ktime_get_ns();
 	}
+}
+
+SEC("fentry/kvm_gmem_unbind")
+int BPF_PROG(kvm_gmem_unbind_entry, struct kvm_memory_slot *slot)
+{
+	memslot_unbound(slot);
+	return 0;
+}
+
+/*
+ * The kprobe twins of the programs above, for kernels without BPF
+ * trampolines (the loader loads one family, never both).  fexit's
+ * arguments at return come from the entry's stash (bpf/kprobe.bpf.h).
+ */
+SEC("kprobe/kvm_arch_init_vm")
+int BPF_KPROBE(kvm_arch_init_vm_kprobe)
+{
+	stash_args(ctx, STASH_KVM_ARCH_INIT_VM, GMEM_STAT_MODEL_MAP_FULL);
+	return 0;
+}
+
+SEC("kretprobe/kvm_arch_init_vm")
+int BPF_KRETPROBE(kvm_arch_init_vm_kretprobe, int ret)
+{
+	struct kprobe_args a;
+
+	if (unstash_args(STASH_KVM_ARCH_INIT_VM, &a) && !ret)
+		vm_created((struct kvm *)a.arg[0], (__u32)a.arg[1]);
+	return 0;
+}
+
+SEC("kprobe/kvm_arch_destroy_vm")
+int BPF_KPROBE(kvm_arch_destroy_vm_kprobe, struct kvm *kvm)
+{
+	vm_destroyed(kvm);
+	return 0;
+}
+
+SEC("kprobe/kvm_gmem_create")
+int BPF_KPROBE(kvm_gmem_create_kprobe)
+{
+	stash_args(ctx, STASH_KVM_GMEM_CREATE, GMEM_STAT_MODEL_MAP_FULL);
+	return 0;
+}
+
+SEC("kretprobe/kvm_gmem_create")
+int BPF_KRETPROBE(kvm_gmem_create_kretprobe, int ret)
+{
+	struct kprobe_args a;
+
+	if (unstash_args(STASH_KVM_GMEM_CREATE, &a))
+		gmem_file_created((struct kvm *)a.arg[0],
+				  (struct kvm_create_guest_memfd *)a.arg[1], ret);
+	return 0;
+}
+
+SEC("kprobe/kvm_gmem_release")
+int BPF_KPROBE(kvm_gmem_release_kprobe, struct inode *inode, struct file *file)
+{
+	gmem_file_released(file);
+	return 0;
+}
+
+SEC("kprobe/kvm_arch_commit_memory_region")
+int BPF_KPROBE(kvm_arch_commit_memory_region_kprobe, struct kvm *kvm,
+	       struct kvm_memory_slot *old, const struct kvm_memory_slot *new,
+	       enum kvm_mr_change change)
+{
+	memslot_committed(kvm, old, new, change);
+	return 0;
+}
+
+/* The three binding hooks: the memslot is argument 1, 0 is success. */
+#define BINDING_KPROBES(func, stash)                                          \
+	SEC("kprobe/" #func)                                                  \
+	int BPF_KPROBE(func##_kprobe)                                         \
+	{                                                                     \
+		stash_args(ctx, stash, GMEM_STAT_MODEL_MAP_FULL);             \
+		return 0;                                                     \
+	}                                                                     \
+	SEC("kretprobe/" #func)                                               \
+	int BPF_KRETPROBE(func##_kretprobe, int ret)                          \
+	{                                                                     \
+		struct kprobe_args a;                                         \
+                                                                              \
+		if (unstash_args(stash, &a) && !ret)                          \
+			memslot_seen((struct kvm *)a.arg[0],                  \
+				     (struct kvm_memory_slot *)a.arg[1]);     \
+		return 0;                                                     \
+	}
+
+BINDING_KPROBES(kvm_gmem_bind, STASH_KVM_GMEM_BIND)
+BINDING_KPROBES(kvm_gmem_prepare_memory_region, STASH_KVM_GMEM_PREPARE)
+BINDING_KPROBES(kvm_gmem_commit_memory_region, STASH_KVM_GMEM_COMMIT)
+
+SEC("kprobe/kvm_gmem_unbind")
+int BPF_KPROBE(kvm_gmem_unbind_kprobe, struct kvm_memory_slot *slot)
+{
+	memslot_unbound(slot);
+	return 0;
+}
+
+SEC("kprobe/__anon_vma_prepare")
+int BPF_KPROBE(anon_vma_prepare_kprobe)
+{
+	stash_args(ctx, STASH_ANON_VMA_PREPARE, GMEM_STAT_MODEL_MAP_FULL);
+	return 0;
+}
+
+SEC("kretprobe/__anon_vma_prepare")
+int BPF_KRETPROBE(anon_vma_prepare_kretprobe, int ret)
+{
+	struct kprobe_args a;
+
+	if (unstash_args(STASH_ANON_VMA_PREPARE, &a) && !ret)
+		anon_vma_prepared((struct vm_area_struct *)a.arg[0]);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_tracing.h>
 #include "backing.bpf.h"
+#include "kprobe.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -296,17 +297,19 @@ __noinline int folio_unpin(__u64 addr, __u32 refs)
  * rollback): the only release of a FOLL_GET reference that is not an
  * anonymous folio_put(), so the only one we can subtract.
  */
-static __always_inline void folio_unget(unsigned long long *ctx, struct folio *folio, __u32 refs)
+static __always_inline void folio_unget_at(__u64 addr, __u32 refs)
 {
-	struct gmem_folio_pins *v;
-	__u64 addr;
+	struct gmem_folio_pins *v = bpf_map_lookup_elem(&folio_pins, &addr);
 
-	if (!maybe_guest_typed(folio))
-		return;
-	addr = arg_value(ctx, 0);
-	v = bpf_map_lookup_elem(&folio_pins, &addr);
 	if (v)
 		counter_take(addr, v, &v->gets, refs);
+}
+
+static __always_inline void folio_unget(unsigned long long *ctx, struct folio *folio, __u32 refs)
+{
+	if (!maybe_guest_typed(folio))
+		return;
+	folio_unget_at(arg_value(ctx, 0), refs);
 }
 
 enum unpin_array { ARRAY_PAGES, ARRAY_FOLIOS, ARRAY_PAGE_RANGE };
@@ -382,14 +385,11 @@ static long unpin_walk_step(__u64 i, struct unpin_walk *w)
 /* An unpin of an array: a pass to the first guest folio (foreign memory
  * walks the whole array, a folio-run at a time, and stops here), then the
  * stack check, then a pass that unpins from that folio on. */
-static __always_inline void unpin_array(unsigned long long *ctx, int self, __u64 n, __u32 kind)
+static __always_inline void unpin_array_at(void *ctx, int self, __u64 base, __u64 n, __u32 kind)
 {
-	struct unpin_walk w = { .n = n, .kind = kind };
+	struct unpin_walk w = { .n = n, .kind = kind, .base = base };
 
-	if (!n)
-		return;
-	w.base = arg_value(ctx, 0);
-	if (!w.base)
+	if (!n || !w.base)
 		return;
 	if (n > UNPIN_WALK_MAX) {
 		stat_add(GMEM_STAT_UNPIN_TRUNCATED, 1);
@@ -403,6 +403,21 @@ static __always_inline void unpin_array(unsigned long long *ctx, int self, __u64
 	bpf_loop(n, unpin_walk_step, &w, 0);
 }
 
+static __always_inline void unpin_array(unsigned long long *ctx, int self, __u64 n, __u32 kind)
+{
+	unpin_array_at(ctx, self, arg_value(ctx, 0), n, kind);
+}
+
+/* unpin_one() for argument 0 as a number: a folio, or a page when 'page'. */
+static __always_inline void unpin_arg(void *ctx, int self, __u64 arg, bool page, __u32 refs)
+{
+	__u64 addr = page ? page_folio_addr(arg) : arg;
+
+	if (!addr || !maybe_guest(addr) || nested_in_counted_unpin(ctx, self))
+		return;
+	folio_unpin(addr, refs);
+}
+
 /*
  * A release of 'refs' pins of the folio (or page, if 'folio' is NULL)
  * passed as argument 0.  Foreign folios are rejected through the typed
@@ -411,16 +426,9 @@ static __always_inline void unpin_array(unsigned long long *ctx, int self, __u64
 static __always_inline void unpin_one(unsigned long long *ctx, int self, struct folio *folio,
 				      __u32 refs)
 {
-	__u64 addr;
-
 	if (folio && !maybe_guest_typed(folio))
 		return;
-	addr = arg_value(ctx, 0);
-	if (!folio)
-		addr = page_folio_addr(addr);
-	if (!addr || !maybe_guest(addr) || nested_in_counted_unpin(ctx, self))
-		return;
-	folio_unpin(addr, refs);
+	unpin_arg(ctx, self, arg_value(ctx, 0), !folio, refs);
 }
 
 /*
@@ -514,15 +522,51 @@ struct {
 	__type(value, __u32); /* 1: try_grab_folio() counted the pins */
 } in_folio_add_pins SEC(".maps");
 
-SEC("fentry/folio_add_pins")
-int BPF_PROG(folio_add_pins_entry, struct folio *folio, unsigned int pins)
+/* folio_add_pins() entered: mark the task (false: foreign memory). */
+static __always_inline bool add_pins_enter(struct folio *folio, __u32 pins)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 seen = 0;
 
+	if (!guest_mapping(folio))
+		return false;
 	/* a task not marked would go uncounted if try_grab_folio() was inlined */
-	if (guest_mapping(folio) && bpf_map_update_elem(&in_folio_add_pins, &id, &seen, BPF_ANY))
+	if (bpf_map_update_elem(&in_folio_add_pins, &id, &seen, BPF_ANY))
 		stat_add(GMEM_STAT_MAP_FULL, pins);
+	return true;
+}
+
+/* try_grab_folio() returned 'ret' for a guest folio: note it for an
+ * enclosing folio_add_pins(), if any. */
+static __always_inline void add_pins_note_grab(int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 *seen;
+
+	if (ret)
+		return;
+	seen = bpf_map_lookup_elem(&in_folio_add_pins, &id);
+	if (seen)
+		*seen = 1;
+}
+
+/* folio_add_pins() returns: count its pins unless try_grab_folio() did. */
+static __always_inline void add_pins_exit(void *ctx, struct folio *folio, __u32 pins, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 *seen = bpf_map_lookup_elem(&in_folio_add_pins, &id);
+
+	if (!seen)
+		return;
+	if (!*seen && ret == 0)
+		folio_grab(ctx, folio, pins, foll_pin, GMEM_PIN_F_SLOW);
+	bpf_map_delete_elem(&in_folio_add_pins, &id);
+}
+
+SEC("fentry/folio_add_pins")
+int BPF_PROG(folio_add_pins_entry, struct folio *folio, unsigned int pins)
+{
+	add_pins_enter(folio, pins);
 	return 0;
 }
 
@@ -530,28 +574,146 @@ SEC("fexit/try_grab_folio")
 int BPF_PROG(try_grab_folio_in_add_pins, struct folio *folio, int refs, unsigned int flags,
 	     int ret)
 {
-	__u64 id;
-	__u32 *seen;
-
-	if (ret || !guest_mapping(folio))
-		return 0;
-	id = bpf_get_current_pid_tgid();
-	seen = bpf_map_lookup_elem(&in_folio_add_pins, &id);
-	if (seen)
-		*seen = 1;
+	if (!ret && guest_mapping(folio))
+		add_pins_note_grab(ret);
 	return 0;
 }
 
 SEC("fexit/folio_add_pins")
 int BPF_PROG(folio_add_pins_exit, struct folio *folio, unsigned int pins, int ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 *seen = bpf_map_lookup_elem(&in_folio_add_pins, &id);
+	add_pins_exit(ctx, folio, pins, ret);
+	return 0;
+}
 
-	if (!seen)
+/*
+ * The kprobe twins of the programs above, for kernels without BPF
+ * trampolines: the loader loads one family or the other, never both.
+ * Arguments are plain numbers here (no typed pointers), and fexit's
+ * arguments at return come from the entry's stash (bpf/kprobe.bpf.h).
+ * Foreign memory is rejected at entry, before anything is stashed.
+ */
+SEC("kprobe/try_grab_folio")
+int BPF_KPROBE(try_grab_folio_kprobe, struct folio *folio)
+{
+	if (guest_mapping(folio))
+		stash_args(ctx, STASH_TRY_GRAB_FOLIO, GMEM_STAT_MAP_FULL);
+	return 0;
+}
+
+/* Both fexit programs of try_grab_folio in one: the pin, and the note for
+ * an enclosing folio_add_pins(). */
+SEC("kretprobe/try_grab_folio")
+int BPF_KRETPROBE(try_grab_folio_kretprobe, int ret)
+{
+	struct kprobe_args a;
+
+	if (!unstash_args(STASH_TRY_GRAB_FOLIO, &a) || ret)
 		return 0;
-	if (!*seen && ret == 0)
-		folio_grab(ctx, folio, pins, foll_pin, GMEM_PIN_F_SLOW);
-	bpf_map_delete_elem(&in_folio_add_pins, &id);
+	folio_grab(ctx, (struct folio *)a.arg[0], a.arg[1], a.arg[2], GMEM_PIN_F_SLOW);
+	add_pins_note_grab(ret);
+	return 0;
+}
+
+SEC("kprobe/try_grab_folio_fast")
+int BPF_KPROBE(try_grab_folio_fast_kprobe, struct page *page)
+{
+	if (guest_mapping((struct folio *)page_folio_addr((__u64)page)))
+		stash_args(ctx, STASH_TRY_GRAB_FOLIO_FAST, GMEM_STAT_MAP_FULL);
+	return 0;
+}
+
+SEC("kretprobe/try_grab_folio_fast")
+int BPF_KRETPROBE(try_grab_folio_fast_kretprobe, struct folio *ret)
+{
+	struct kprobe_args a;
+
+	if (unstash_args(STASH_TRY_GRAB_FOLIO_FAST, &a) && ret)
+		folio_grab(ctx, ret, a.arg[1], a.arg[2], GMEM_PIN_F_FAST);
+	return 0;
+}
+
+SEC("kprobe/gup_put_folio")
+int BPF_KPROBE(gup_put_folio_kprobe, struct folio *folio, int refs, unsigned int flags)
+{
+	if (flags & foll_pin)
+		unpin_arg(ctx, -1, (__u64)folio, false, refs);
+	else if ((flags & foll_get) && maybe_guest((__u64)folio))
+		folio_unget_at((__u64)folio, refs);
+	return 0;
+}
+
+SEC("kprobe/unpin_user_page")
+int BPF_KPROBE(unpin_user_page_kprobe, struct page *page)
+{
+	unpin_arg(ctx, GMEM_UNPIN_USER_PAGE, (__u64)page, true, 1);
+	return 0;
+}
+
+SEC("kprobe/unpin_folio")
+int BPF_KPROBE(unpin_folio_kprobe, struct folio *folio)
+{
+	unpin_arg(ctx, GMEM_UNPIN_FOLIO, (__u64)folio, false, 1);
+	return 0;
+}
+
+SEC("kprobe/unpin_user_folio")
+int BPF_KPROBE(unpin_user_folio_kprobe, struct folio *folio, unsigned long npages)
+{
+	unpin_arg(ctx, GMEM_UNPIN_USER_FOLIO, (__u64)folio, false, npages);
+	return 0;
+}
+
+SEC("kprobe/unpin_user_pages")
+int BPF_KPROBE(unpin_user_pages_kprobe, struct page **pages, unsigned long npages)
+{
+	unpin_array_at(ctx, GMEM_UNPIN_USER_PAGES, (__u64)pages, npages, ARRAY_PAGES);
+	return 0;
+}
+
+SEC("kprobe/unpin_user_pages_dirty_lock")
+int BPF_KPROBE(unpin_user_pages_dirty_lock_kprobe, struct page **pages, unsigned long npages)
+{
+	unpin_array_at(ctx, GMEM_UNPIN_USER_PAGES_DIRTY_LOCK, (__u64)pages, npages, ARRAY_PAGES);
+	return 0;
+}
+
+SEC("kprobe/unpin_user_page_range_dirty_lock")
+int BPF_KPROBE(unpin_user_page_range_dirty_lock_kprobe, struct page *page, unsigned long npages)
+{
+	unpin_array_at(ctx, GMEM_UNPIN_USER_PAGE_RANGE_DIRTY_LOCK, (__u64)page, npages,
+		       ARRAY_PAGE_RANGE);
+	return 0;
+}
+
+SEC("kprobe/unpin_folios")
+int BPF_KPROBE(unpin_folios_kprobe, struct folio **folios, unsigned long nfolios)
+{
+	unpin_array_at(ctx, GMEM_UNPIN_FOLIOS, (__u64)folios, nfolios, ARRAY_FOLIOS);
+	return 0;
+}
+
+SEC("kprobe/folio_add_pin")
+int BPF_KPROBE(folio_add_pin_kprobe, struct folio *folio)
+{
+	folio_grab(ctx, folio, 1, foll_pin, GMEM_PIN_F_SLOW);
+	return 0;
+}
+
+SEC("kprobe/folio_add_pins")
+int BPF_KPROBE(folio_add_pins_kprobe, struct folio *folio, unsigned int pins)
+{
+	if (add_pins_enter(folio, pins))
+		stash_args(ctx, STASH_FOLIO_ADD_PINS, GMEM_STAT_MAP_FULL);
+	return 0;
+}
+
+SEC("kretprobe/folio_add_pins")
+int BPF_KRETPROBE(folio_add_pins_kretprobe, int ret)
+{
+	struct kprobe_args a;
+
+	if (unstash_args(STASH_FOLIO_ADD_PINS, &a))
+		add_pins_exit(ctx, (struct folio *)a.arg[0], a.arg[1], ret);
 	return 0;
 }

@@ -53,6 +53,8 @@ static const char usage_text[] =
 	"                       %u, %u)\n"
 	"      --no-vms         do not track VMs, memslots and shared backing\n"
 	"      --probe          list what this kernel offers gmem-tools, and why not\n"
+	"      --attach MODE    how to hook the kernel: auto (default: fentry/fexit,\n"
+	"                       else kprobes), fentry or kprobe\n"
 	"  -v, --verbose        more messages (twice: libbpf's too)\n"
 	"  -h, --help           this text\n"
 	"\n"
@@ -69,6 +71,7 @@ struct options {
 	__u32 max_folios;
 	__u32 max_ref_folios;
 	__u32 scan_buffer;
+	enum gmem_attach_mode attach;
 	double interval;
 	long count;
 	int verbose;
@@ -120,7 +123,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_SCAN_ONLY = 256, OPT_NO_SCAN, OPT_MAX_FOLIOS, OPT_SCAN_BUFFER, OPT_PROBE,
 	       OPT_MAX_REF_FOLIOS, OPT_REFS, OPT_MAX_VMS, OPT_MAX_MEMSLOTS, OPT_MAX_GMEM_FILES,
-	       OPT_MAX_BACKINGS, OPT_NO_VMS };
+	       OPT_MAX_BACKINGS, OPT_NO_VMS, OPT_ATTACH };
 	static const struct option longopts[] = {
 		{ "batch", no_argument, NULL, 'b' },
 		{ "output", required_argument, NULL, 'o' },
@@ -142,6 +145,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-gmem-files", required_argument, NULL, OPT_MAX_GMEM_FILES },
 		{ "max-backings", required_argument, NULL, OPT_MAX_BACKINGS },
 		{ "no-vms", no_argument, NULL, OPT_NO_VMS },
+		{ "attach", required_argument, NULL, OPT_ATTACH },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -169,6 +173,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_MAX_BACKINGS:
 			if (parse_map_size(c - OPT_MAX_VMS, optarg, &o->vm_maps))
 				return EXIT_USAGE;
+			break;
+		case OPT_ATTACH:
+			if (gmem_attach_mode_parse(optarg, &o->attach))
+				return usage_error("unknown --attach mode '%s' (auto, fentry, kprobe)",
+						   optarg);
 			break;
 		case 'o':
 			if (gmem_parse_format(optarg, &o->render.fmt))
@@ -336,6 +345,7 @@ int main(int argc, char **argv)
 	topts.max_folios = o.max_folios;
 	topts.max_ref_folios = o.max_ref_folios;
 	topts.refs = o.refs;
+	topts.attach = o.vm_maps.attach = o.attach;
 	sopts.ringbuf_bytes = o.scan_buffer;
 	/* VMs, memslots and shared backing: shown when the kernel has the
 	 * hooks, but pins on guest_memfd are tracked without them.  Started
@@ -348,6 +358,8 @@ int main(int argc, char **argv)
 		ret = exit_code_for(err);
 		goto out;
 	}
+	if (tracker)
+		o.render.attach = gmem_attach_mode_name(gmem_tracker_family(tracker));
 	if (vm_err)
 		gmem_warn("VMs and memslots are not tracked (%s); pins on guest_memfd are: "
 			  "see 'gmemtop --probe'", strerror(-vm_err));

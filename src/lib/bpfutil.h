@@ -5,7 +5,11 @@
 
 #include <gmem/abi.h>
 
+#include <stdbool.h>
+
+struct bpf_object;
 struct bpf_object_skeleton;
+struct bpf_program;
 
 /* Attaches every program that is set to load; names the one that fails. */
 int gmem_bpf_attach_all(struct bpf_object_skeleton *s);
@@ -18,5 +22,38 @@ int gmem_bpf_sum_stats(int map_fd, struct gmem_stats *out);
 /* Runs of the skeleton's programs the kernel skipped because the same
  * program was already running on that CPU (bpf_prog_info.recursion_misses). */
 __u64 gmem_bpf_recursion_misses(const struct bpf_object_skeleton *s);
+
+/*
+ * The tracing objects carry each hook twice: fentry/fexit programs and
+ * their kprobe/kretprobe twins.  One family is loaded, chosen at run time.
+ */
+enum gmem_attach_mode {
+	GMEM_ATTACH_AUTO,   /* fentry/fexit if it loads and attaches, else kprobes */
+	GMEM_ATTACH_FENTRY, /* BPF trampolines only */
+	GMEM_ATTACH_KPROBE, /* kprobes/kretprobes only */
+};
+
+/* "auto", "fentry", "kprobe" <-> the mode; parse: -EINVAL if unknown. */
+int gmem_attach_mode_parse(const char *s, enum gmem_attach_mode *out);
+const char *gmem_attach_mode_name(enum gmem_attach_mode mode);
+/* Is the program of family 'mode'?  Programs of neither family (tp_btf,
+ * iter) belong to both. */
+bool gmem_bpf_in_family(const struct bpf_program *prog, enum gmem_attach_mode mode);
+/* Switches off every program of the object not in family 'mode'. */
+void gmem_bpf_keep_family(struct bpf_object *obj, enum gmem_attach_mode mode);
+/* Runs of the skeleton's kprobes and kretprobes the kernel missed (a
+ * kprobe hit while one runs, kretprobe instances exhausted: maxactive),
+ * from bpf_link_info (Linux 6.7+; 0 before). */
+__u64 gmem_bpf_kprobe_missed(const struct bpf_object_skeleton *s);
+
+/* Starts something in one family: 0 or -errno, with a message. */
+typedef int (*gmem_bpf_start_fn)(void *ctx, enum gmem_attach_mode family);
+/*
+ * start(ctx, mode) for a forced mode.  For GMEM_ATTACH_AUTO: fentry/fexit
+ * first, quietly; if that fails, kprobes; if both fail, one error naming
+ * 'what' and both reasons.  *chosen: the family that worked.
+ */
+int gmem_bpf_start_family(enum gmem_attach_mode mode, const char *what,
+			  gmem_bpf_start_fn start, void *ctx, enum gmem_attach_mode *chosen);
 
 #endif

@@ -61,10 +61,21 @@ static void vlog(const char *level, const char *fmt, va_list ap)
 		fprintf(stderr, "%s: %s: %s\n", log_prog, level, buf);
 }
 
+/* The last error, also while quiet: a caller that tried two ways can
+ * name both failures in one message. */
+static char last_error[1024];
+
+const char *gmem_log_last_error(void) { return last_error; }
+
 #define DEFINE_LOG(fn, level, min)                          \
 	void fn(const char *fmt, ...)                       \
 	{                                                   \
 		va_list ap;                                 \
+		if (level[0] == 'e') {                      \
+			va_start(ap, fmt);                  \
+			vsnprintf(last_error, sizeof(last_error), fmt, ap); \
+			va_end(ap);                         \
+		}                                           \
 		if (log_verbosity < (min) ||                \
 		    (log_quiet && log_verbosity < 2))       \
 			return;                             \

@@ -14,6 +14,8 @@ void gmem_log_set_json(bool json);
 bool gmem_log_set_quiet(bool quiet);
 
 void gmem_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The text of the last gmem_err(), printed or not (quiet); "" before any. */
+const char *gmem_log_last_error(void);
 void gmem_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* What to do next, after an error: {"hint": ...} under JSON. */
 void gmem_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

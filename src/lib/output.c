@@ -82,7 +82,8 @@ static void table_header(FILE *out, const struct gmem_snapshot *s,
 	if (gmtime_r(&t, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fprintf(out, "gmemtop %s  kernel %s  tracking %s  scan %s  lost %llu%s\n", when,
-		o->kernel ? o->kernel : "?", s->tracking ? "on" : "off", s->scanned ? "on" : "off",
+		o->kernel ? o->kernel : "?", !s->tracking ? "off" : o->attach ? o->attach : "on",
+		s->scanned ? "on" : "off",
 		lost, lost ? "  (INCOMPLETE: counts are low)" : "");
 	if (s->filter.pid)
 		fprintf(out, "filter: pid %u (other processes' pins on its files count as "
@@ -438,6 +439,8 @@ static int render_json(FILE *out, const struct gmem_snapshot *s,
 	json_object_object_add(root, "time_ns", jint(s->realtime_ns));
 	json_object_object_add(root, "kernel", json_object_new_string(o->kernel ? o->kernel : ""));
 	json_object_object_add(root, "tracking", json_object_new_boolean(s->tracking));
+	json_object_object_add(root, "attach", s->tracking && o->attach
+				       ? json_object_new_string(o->attach) : NULL);
 	json_object_object_add(root, "page_ref", json_object_new_boolean(s->page_ref));
 	json_object_object_add(root, "scanned", json_object_new_boolean(s->scanned));
 	json_object_object_add(root, "complete", json_object_new_boolean(complete(s)));
@@ -528,7 +531,7 @@ static void csv_snapshot_header(FILE *out)
 	for (int i = 0; i < GMEM_STAT_NR; i++)
 		fprintf(out, ",%s", gmem_stat_name(i));
 	fputs(",bad_records,lost,folio_map_max_folios,folio_map_bytes,"
-	      "folio_map_bytes_per_folio,vm_tracking\n", out);
+	      "folio_map_bytes_per_folio,vm_tracking,attach\n", out);
 }
 
 static int render_csv_begin(FILE *out)
@@ -564,6 +567,7 @@ static void csv_snapshot(FILE *out, const struct gmem_snapshot *s,
 	csv_opt(out, map, s->map_bytes);
 	csv_opt(out, map, map ? s->map_bytes / s->map_entries : 0);
 	csv_bool(out, s->lifecycle);
+	gmem_csv_field(out, s->tracking ? o->attach : NULL);
 	fputc('\n', out);
 }
 

@@ -18,6 +18,7 @@ struct gmem_render_opts {
 	int rows;            /* at most this many rows per table (0: all) */
 	bool folios;         /* list folios too (JSON always does) */
 	const char *kernel;  /* release string to show */
+	const char *attach;  /* how pins are tracked: "fentry", "kprobe" (NULL: not) */
 };
 
 int gmem_parse_format(const char *s, enum gmem_format *out);

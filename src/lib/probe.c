@@ -44,6 +44,8 @@ struct probe_ctx {
 	char cfgbuf[256];        /* configs()' result, one use at a time */
 	int fentry_err;          /* trial of a bare fentry program */
 	int kprobe_err;          /* trial of a kprobe */
+	int kretprobe_err;       /* trial of a kretprobe */
+	enum gmem_attach_mode tracking; /* the pins object's family that works (AUTO: none) */
 	int scan_err;            /* trial of the kernel scan */
 	int kvm_fd, vm_fd;       /* -1 when unavailable */
 	int err;                 /* first failure of probing itself (-ENOMEM) */
@@ -227,14 +229,16 @@ static void probe_kallsyms(struct probe_ctx *c)
 
 /* ---- trials of the probe object's programs ---- */
 
-enum probe_prog { PROBE_FENTRY, PROBE_TP_BTF, PROBE_KPROBE, PROBE_KPROBE_MULTI, PROBE_LSM };
+enum probe_prog { PROBE_FENTRY, PROBE_TP_BTF, PROBE_KPROBE, PROBE_KPROBE_MULTI, PROBE_LSM,
+		  PROBE_KRETPROBE };
 
 static struct bpf_program *probe_prog(struct gmem_probe *skel, enum probe_prog which)
 {
 	switch (which) {
 	case PROBE_FENTRY: return skel->progs.probe_fentry;
 	case PROBE_TP_BTF: return skel->progs.probe_tp_btf;
-	case PROBE_KPROBE: return skel->progs.probe_kprobe;
+	case PROBE_KPROBE:
+	case PROBE_KRETPROBE: return skel->progs.probe_kprobe;
 	case PROBE_KPROBE_MULTI: return skel->progs.probe_kprobe_multi;
 	case PROBE_LSM: return skel->progs.probe_lsm;
 	}
@@ -248,7 +252,8 @@ static struct bpf_link *attach(struct bpf_program *prog, enum probe_prog which,
 
 	switch (which) {
 	case PROBE_KPROBE:
-		return bpf_program__attach_kprobe(prog, false, target);
+	case PROBE_KRETPROBE:
+		return bpf_program__attach_kprobe(prog, which == PROBE_KRETPROBE, target);
 	case PROBE_KPROBE_MULTI:
 		return bpf_program__attach_kprobe_multi_opts(prog, NULL, &mopts);
 	default:
@@ -336,6 +341,7 @@ static int on_tracker_trial(void *ctx, const struct gmem_tracker_trial *t)
 struct vm_model_probe {
 	struct probe_ctx *c;
 	int vm_hooks;        /* kvm_arch_init_vm and kvm_arch_commit_memory_region working */
+	int vm_kprobes;      /* the same as kprobes (3 programs: a kretprobe too) */
 	const char *binding; /* the guest_memfd binding hook that works */
 };
 
@@ -353,8 +359,12 @@ static int on_vmtracker_trial(void *ctx, const struct gmem_vmtracker_trial *t)
 	add(p->c, false, !t->err, t->prog, "%s() in BTF; %s: %s", t->func,
 	    outcome(res, sizeof(res), t->err, t->stage), t->why);
 	if (!t->err && (!strcmp(t->func, "kvm_arch_init_vm") ||
-			!strcmp(t->func, "kvm_arch_commit_memory_region")))
-		p->vm_hooks++;
+			!strcmp(t->func, "kvm_arch_commit_memory_region"))) {
+		if (t->prog[0] == 'k')
+			p->vm_kprobes++;
+		else
+			p->vm_hooks++;
+	}
 	if (!t->err && strstr(t->func, "gmem_") && strstr(t->why, "binding") && !p->binding)
 		p->binding = t->func;
 	return p->c->err;
@@ -364,6 +374,9 @@ static void probe_vm_model(struct probe_ctx *c)
 {
 	struct vm_model_probe p = { .c = c };
 	int err = c->k.btf ? gmem_vmtracker_probe(&c->k, on_vmtracker_trial, &p) : -ENOENT;
+
+	if (p.vm_hooks < 2 && p.vm_kprobes == 3)
+		p.vm_hooks = 2; /* the kprobe twins do the job */
 
 	if (err && err != -ENOENT && !c->err)
 		c->err = err;
@@ -432,23 +445,37 @@ static void probe_kprobes(struct probe_ctx *c)
 
 	c->kprobe_err = try_prog(PROBE_KPROBE, ANY_FUNC, &stage);
 	add(c, false, !c->kprobe_err, "kprobes", "kprobe/" ANY_FUNC " %s; %s%s",
-	    outcome(res, sizeof(res), c->kprobe_err, stage), CONFIGS(c, "CONFIG_KPROBES"),
+	    outcome(res, sizeof(res), c->kprobe_err, stage),
+	    CONFIGS(c, "CONFIG_KPROBES", "CONFIG_KPROBE_EVENTS"),
 	    exists("/sys/kernel/debug/kprobes") ? "; /sys/kernel/debug/kprobes present" : "");
+	c->kretprobe_err = try_prog(PROBE_KRETPROBE, ANY_FUNC, &stage);
+	add(c, false, !c->kretprobe_err, "kretprobes", "kretprobe/" ANY_FUNC " %s; %s",
+	    outcome(res, sizeof(res), c->kretprobe_err, stage),
+	    CONFIGS(c, "CONFIG_KPROBES", "CONFIG_KRETPROBES", "CONFIG_KPROBE_EVENTS"));
 	err = try_prog(PROBE_KPROBE_MULTI, ANY_FUNC, &stage);
 	add(c, false, !err, "kprobe_multi (fprobe)", "kprobe.multi/" ANY_FUNC " %s; %s",
 	    outcome(res, sizeof(res), err, stage), CONFIGS(c, "CONFIG_FPROBE"));
 }
 
-/* What gmemtop tracks pins with: fentry/fexit, or nothing. */
+/* What gmemtop --attach auto tracks pins with: the first family whose
+ * programs of the pins object all load and attach (gmem_tracker_probe_mode). */
 static void probe_mechanism(struct probe_ctx *c)
 {
-	if (!c->fentry_err)
-		add(c, true, true, "tracking mechanism", "fentry/fexit (BPF trampolines)");
+	if (c->tracking == GMEM_ATTACH_FENTRY)
+		add(c, true, true, "tracking mechanism", "fentry/fexit (BPF trampolines)%s",
+		    c->kprobe_err ? "" : "; kprobe/kretprobe fallback available (--attach kprobe)");
+	else if (c->tracking == GMEM_ATTACH_KPROBE)
+		add(c, true, true, "tracking mechanism",
+		    "kprobe/kretprobe (fallback: BPF trampolines %s)",
+		    c->fentry_err ? gmem_errno_name(c->fentry_err) : "work, but not for every "
+		    "pins program");
 	else
 		add(c, true, false, "tracking mechanism",
-		    "none: BPF trampolines refused (%s); kprobes %s, and gmemtop has no kprobe "
-		    "fallback%s", gmem_errno_name(c->fentry_err),
-		    c->kprobe_err ? "unavailable too" : "would work",
+		    "none: BPF trampolines refused (%s), kprobes %s (%s)%s",
+		    gmem_errno_name(c->fentry_err),
+		    c->kprobe_err || c->kretprobe_err ? "unavailable too" : "work but the pins "
+		    "programs do not", gmem_errno_name(c->kprobe_err ? c->kprobe_err
+							: c->kretprobe_err),
 		    c->scan_err ? "" : " (gmemtop --scan-only works)");
 }
 
@@ -682,6 +709,14 @@ static void probe_memfd_pin_folios(struct probe_ctx *c)
 
 /* ---- all of it ---- */
 
+/* A feature gmemtop does without here (trampolines, when kprobes do). */
+static void make_optional(struct gmem_probe_report *r, const char *feature)
+{
+	for (size_t i = 0; i < r->nr; i++)
+		if (!strcmp(r->items[i].feature, feature))
+			r->items[i].required = false;
+}
+
 int gmem_probe_run(struct gmem_probe_report *r)
 {
 	struct probe_ctx c = { .r = r, .kvm_fd = -1, .vm_fd = -1 };
@@ -697,7 +732,9 @@ int gmem_probe_run(struct gmem_probe_report *r)
 	probe_bpf_syscall(&c);
 	probe_kallsyms(&c);
 	probe_trampolines(&c);
-	err = c.k.btf ? gmem_tracker_probe(&c.k, on_tracker_trial, &c) : 0;
+	err = c.k.btf ? gmem_tracker_probe_mode(&c.k, on_tracker_trial, &c, &c.tracking) : 0;
+	if (c.tracking == GMEM_ATTACH_KPROBE)
+		make_optional(r, "BPF trampolines (fentry/fexit)");
 	probe_scan(&c);
 	probe_vm_model(&c);
 	probe_kprobes(&c);

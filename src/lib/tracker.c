@@ -28,6 +28,7 @@ struct gmem_tracker {
 		__u32 gets;
 	} *idle;
 	size_t nr_idle, cap_idle;
+	enum gmem_attach_mode family; /* the programs loaded: fentry or kprobe */
 };
 
 /* The grab side and mm/gup.c's internal release: all three are needed. */
@@ -161,12 +162,26 @@ static void keep_only(struct gmem_pins *skel, const char *only)
 			bpf_program__set_autoload(prog, false);
 }
 
-/* Open, configure, load and attach the pins object: every program whose
- * function this kernel has, or only program 'only'.  *stage says which
- * step failed. */
+/* Switch off every program whose function this kernel lacks (the kprobe
+ * twins: configure_unpins() and configure_extra_pins() see to the rest). */
+static void configure_present(struct gmem_pins *skel, const struct gmem_kernel *k)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *slash = strchr(bpf_program__section_name(prog), '/');
+
+		if (slash && !gmem_kernel_has_func(k, slash + 1))
+			bpf_program__set_autoload(prog, false);
+	}
+}
+
+/* Open, configure, load and attach the pins object: every program of
+ * 'family' whose function this kernel has, or only program 'only'.
+ * *stage says which step failed. */
 static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k,
 			  const struct gmem_tracker_opts *opts, const char *only,
-			  const char **stage)
+			  enum gmem_attach_mode family, const char **stage)
 {
 	struct gmem_tracker *t;
 	int err;
@@ -197,6 +212,9 @@ static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k
 	if (err)
 		goto fail;
 	configure_extra_pins(t->skel, k);
+	configure_present(t->skel, k);
+	gmem_bpf_keep_family(t->skel->obj, family);
+	t->family = family;
 	if (only)
 		keep_only(t->skel, only);
 	/* the shared backing of memslots (bpf/backing.bpf.h) */
@@ -237,20 +255,40 @@ static void start_refs(struct gmem_tracker *t, const struct gmem_kernel *k,
 		gmem_warn("extra references are shown unattributed");
 }
 
+struct start_ctx {
+	struct gmem_tracker **out;
+	const struct gmem_kernel *k;
+	const struct gmem_tracker_opts *opts;
+};
+
+static int start_family(void *ctx, enum gmem_attach_mode family)
+{
+	struct start_ctx *c = ctx;
+	const char *stage;
+
+	return start_programs(c->out, c->k, c->opts, NULL, family, &stage);
+}
+
 int gmem_tracker_start(struct gmem_tracker **out, const struct gmem_kernel *k,
 		       const struct gmem_tracker_opts *opts)
 {
-	const char *stage;
+	struct start_ctx c = { out, k, opts };
+	enum gmem_attach_mode family;
 	int err;
 
 	*out = NULL;
 	err = check_kernel(k);
 	if (err)
 		return err;
-	err = start_programs(out, k, opts, NULL, &stage);
+	err = gmem_bpf_start_family(opts->attach, "track pins", start_family, &c, &family);
 	if (!err)
 		start_refs(*out, k, opts);
 	return err;
+}
+
+enum gmem_attach_mode gmem_tracker_family(const struct gmem_tracker *t)
+{
+	return t->family;
 }
 
 static bool is_required(const char *func)
@@ -301,7 +339,7 @@ static void trial_found(const struct gmem_kernel *k, struct gmem_tracker_trial *
 
 	tr->func = slash ? slash + 1 : tr->prog;
 	tr->in_btf = gmem_kernel_has_func(k, tr->func);
-	tr->required = tr->in_btf || is_required(tr->func);
+	tr->required = (tr->in_btf || is_required(tr->func)) && tr->in_family;
 	tr->stage = "find in BTF";
 	tr->err = tr->in_btf ? 0 : -ENOENT;
 }
@@ -317,36 +355,51 @@ static void trial(const struct gmem_kernel *k, struct gmem_tracker_trial *tr)
 	if (!tr->in_btf)
 		return;
 	quiet = gmem_log_set_quiet(true);
-	tr->err = start_programs(&t, k, &opts, tr->prog, &tr->stage);
+	tr->err = start_programs(&t, k, &opts, tr->prog, GMEM_ATTACH_AUTO, &tr->stage);
 	gmem_log_set_quiet(quiet);
 	gmem_tracker_stop(t);
 }
 
-/* All programs at once, as gmemtop loads them: 0 when all work. */
-static int trial_all(const struct gmem_kernel *k)
+/* All programs of 'family' at once, as gmemtop loads them: 0 when all work. */
+static int trial_all(const struct gmem_kernel *k, enum gmem_attach_mode family)
 {
 	struct gmem_tracker_opts opts = { .max_folios = 64 };
 	struct gmem_tracker *t = NULL;
 	bool quiet = gmem_log_set_quiet(true);
 	const char *stage;
-	int err = start_programs(&t, k, &opts, NULL, &stage);
+	int err = start_programs(&t, k, &opts, NULL, family, &stage);
 
 	gmem_log_set_quiet(quiet);
 	gmem_tracker_stop(t);
 	return err;
 }
 
-int gmem_tracker_probe(const struct gmem_kernel *k, gmem_tracker_trial_fn fn, void *ctx)
+/* Is section 'sec' one of the kprobe twins? */
+static bool is_kprobe_section(const char *sec)
+{
+	return !strncmp(sec, "kprobe/", 7) || !strncmp(sec, "kretprobe/", 10);
+}
+
+int gmem_tracker_probe_mode(const struct gmem_kernel *k, gmem_tracker_trial_fn fn, void *ctx,
+			    enum gmem_attach_mode *works)
 {
 	char **names = program_names();
 	int err = names ? 0 : -ENOMEM;
-	/* one load when everything works; one per program to tell which fails */
-	bool all_ok = names && !trial_all(k);
+	/* one load per family when everything works; one per program to
+	 * tell which fails */
+	bool fentry_ok = names && !trial_all(k, GMEM_ATTACH_FENTRY);
+	bool kprobe_ok = names && !trial_all(k, GMEM_ATTACH_KPROBE);
+	/* the family gmemtop would use; fentry's failures when neither works */
+	bool use_kprobe = !fentry_ok && kprobe_ok;
 
+	*works = fentry_ok ? GMEM_ATTACH_FENTRY : kprobe_ok ? GMEM_ATTACH_KPROBE
+							    : GMEM_ATTACH_AUTO;
 	for (size_t i = 0; names && names[i] && !err; i++) {
 		struct gmem_tracker_trial tr = { .prog = names[i] };
+		bool kprobe = is_kprobe_section(names[i]);
 
-		if (all_ok)
+		tr.in_family = kprobe == use_kprobe;
+		if (kprobe ? kprobe_ok : fentry_ok)
 			trial_found(k, &tr);
 		else
 			trial(k, &tr);
@@ -354,6 +407,13 @@ int gmem_tracker_probe(const struct gmem_kernel *k, gmem_tracker_trial_fn fn, vo
 	}
 	gmem_free_strv(names);
 	return err;
+}
+
+int gmem_tracker_probe(const struct gmem_kernel *k, gmem_tracker_trial_fn fn, void *ctx)
+{
+	enum gmem_attach_mode works;
+
+	return gmem_tracker_probe_mode(k, fn, ctx, &works);
 }
 
 /* Symbolise stack 'id' from pin_stacks into the snapshot (once per id). */
@@ -492,6 +552,8 @@ int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 	if (err)
 		return err;
 	s->stats.v[GMEM_STAT_RECURSION_MISSED] = gmem_bpf_recursion_misses(t->skel->skeleton);
+	/* a missed kprobe or kretprobe run is a pin or unpin lost alike */
+	s->stats.v[GMEM_STAT_RECURSION_MISSED] += gmem_bpf_kprobe_missed(t->skel->skeleton);
 	return t->refs ? read_ref_holders(t, s) : 0;
 }
 

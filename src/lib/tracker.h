@@ -3,6 +3,7 @@
 #ifndef GMEM_TRACKER_H
 #define GMEM_TRACKER_H
 
+#include "lib/bpfutil.h"
 #include "lib/kernel.h"
 #include "lib/model.h"
 
@@ -17,6 +18,8 @@ struct gmem_tracker_opts {
 	bool refs;
 	/* shares its shared-backing maps (NULL: none, memslots' backing is not tracked) */
 	const struct gmem_vmtracker *vmtracker;
+	/* fentry/fexit, kprobes, or the first that works (0: auto) */
+	enum gmem_attach_mode attach;
 };
 
 struct gmem_tracker;
@@ -38,11 +41,18 @@ struct gmem_tracker_trial {
 	bool required;     /* gmem_tracker_start() needs it on this kernel */
 	const char *stage; /* the step that failed ("load", "attach", ...) */
 	int err;           /* 0: loaded and attached; -ENOENT: not in BTF */
+	bool in_family;    /* of the family gmemtop would load here */
 };
 typedef int (*gmem_tracker_trial_fn)(void *ctx, const struct gmem_tracker_trial *t);
 /* Tries every program alone (quietly: failures are expected) and passes
  * each result to fn; stops at fn's first non-zero return. */
 int gmem_tracker_probe(const struct gmem_kernel *k, gmem_tracker_trial_fn fn, void *ctx);
+/* gmem_tracker_probe(), and *works: the family whose programs all load
+ * and attach together (fentry first; GMEM_ATTACH_AUTO: neither). */
+int gmem_tracker_probe_mode(const struct gmem_kernel *k, gmem_tracker_trial_fn fn, void *ctx,
+			    enum gmem_attach_mode *works);
+/* The family of programs tracking pins: fentry or kprobe. */
+enum gmem_attach_mode gmem_tracker_family(const struct gmem_tracker *t);
 void gmem_tracker_stop(struct gmem_tracker *t);
 /* Kernel memory of the folio map (its memlock accounting) and capacity. */
 int gmem_tracker_map_size(struct gmem_tracker *t, __u64 *bytes, __u32 *max_entries);

@@ -15,6 +15,7 @@
 
 struct gmem_vmtracker {
 	struct gmem_lifecycle *skel;
+	enum gmem_attach_mode family; /* the programs loaded: fentry or kprobe */
 };
 
 /* Each program's kernel function, and what it is for (for --probe). */
@@ -64,11 +65,12 @@ static void set_sizes(struct gmem_lifecycle *skel, const struct gmem_vmtracker_o
 		bpf_map__set_max_entries(skel->maps.backing_mappings, o->max_backings);
 }
 
-/* Open, configure, load, attach: the programs whose function this kernel
- * has, or only program 'only'.  *stage names the step that failed. */
+/* Open, configure, load, attach: the programs of 'family' whose function
+ * this kernel has, or only program 'only'.  *stage names the step that
+ * failed. */
 static int start_programs(struct gmem_vmtracker **out, const struct gmem_kernel *k,
 			  const struct gmem_vmtracker_opts *opts, const char *only,
-			  const char **stage)
+			  enum gmem_attach_mode family, const char **stage)
 {
 	struct gmem_vmtracker *vt;
 	struct bpf_program *prog;
@@ -85,18 +87,21 @@ static int start_programs(struct gmem_vmtracker **out, const struct gmem_kernel 
 		goto fail;
 	}
 	set_sizes(vt->skel, opts);
+	vt->family = family;
 	bpf_object__for_each_program(prog, vt->skel->obj) {
 		const char *func = prog_func(prog);
-		bool load = only ? !strcmp(bpf_program__section_name(prog), only) : has_func(k, func);
+		bool load = only ? !strcmp(bpf_program__section_name(prog), only)
+				 : gmem_bpf_in_family(prog, family) && has_func(k, func);
 
 		bpf_program__set_autoload(prog, load);
 		if (load && is_essential(func))
 			essential++;
-		if (!load && !only)
+		if (!load && !only && gmem_bpf_in_family(prog, family))
 			gmem_debug("%s() not in this kernel: not traced", func);
 	}
 	*stage = "find in BTF";
-	if (!only && essential < 2) {
+	/* one program each, or a kprobe/kretprobe pair for kvm_arch_init_vm */
+	if (!only && essential < (family == GMEM_ATTACH_KPROBE ? 3 : 2)) {
 		err = -ENOENT;
 		gmem_err("cannot track VMs and memslots: kvm_arch_init_vm() or "
 			 "kvm_arch_commit_memory_region() is not in this kernel's BTF "
@@ -114,13 +119,34 @@ fail:
 	return err;
 }
 
+struct start_ctx {
+	struct gmem_vmtracker **out;
+	const struct gmem_kernel *k;
+	const struct gmem_vmtracker_opts *opts;
+};
+
+static int start_family(void *ctx, enum gmem_attach_mode family)
+{
+	struct start_ctx *c = ctx;
+	const char *stage;
+
+	return start_programs(c->out, c->k, c->opts, NULL, family, &stage);
+}
+
 int gmem_vmtracker_start(struct gmem_vmtracker **out, const struct gmem_kernel *k,
 			 const struct gmem_vmtracker_opts *opts)
 {
-	const char *stage;
+	struct start_ctx c = { out, k, opts };
+	enum gmem_attach_mode family;
 
 	*out = NULL;
-	return start_programs(out, k, opts, NULL, &stage);
+	return gmem_bpf_start_family(opts->attach, "track VMs and memslots", start_family, &c,
+				     &family);
+}
+
+enum gmem_attach_mode gmem_vmtracker_family(const struct gmem_vmtracker *vt)
+{
+	return vt->family;
 }
 
 /* Calls add(s, key, value) for every entry of a hash map keyed by __u64. */
@@ -275,7 +301,7 @@ int gmem_vmtracker_probe(const struct gmem_kernel *k, gmem_vmtracker_trial_fn fn
 		t.in_btf = has_func(k, t.func);
 		if (t.in_btf) {
 			quiet = gmem_log_set_quiet(true);
-			t.err = start_programs(&vt, k, &opts, t.prog, &t.stage);
+			t.err = start_programs(&vt, k, &opts, t.prog, GMEM_ATTACH_AUTO, &t.stage);
 			gmem_log_set_quiet(quiet);
 			gmem_vmtracker_stop(vt);
 		}

@@ -7,6 +7,7 @@
 #ifndef GMEM_VMTRACKER_H
 #define GMEM_VMTRACKER_H
 
+#include "lib/bpfutil.h"
 #include "lib/kernel.h"
 #include "lib/model.h"
 
@@ -14,6 +15,8 @@ struct bpf_object;
 
 struct gmem_vmtracker_opts {
 	__u32 max_vms, max_files, max_memslots, max_backings; /* 0: defaults */
+	/* fentry/fexit, kprobes, or the first that works (0: auto) */
+	enum gmem_attach_mode attach;
 };
 
 struct gmem_vmtracker;
@@ -31,6 +34,8 @@ void gmem_vmtracker_gc(struct gmem_vmtracker *vt, const struct gmem_snapshot *s)
  * maps; vt NULL: nothing to do. */
 int gmem_vmtracker_share_maps(const struct gmem_vmtracker *vt, struct bpf_object *obj);
 void gmem_vmtracker_stop(struct gmem_vmtracker *vt);
+/* The family of programs following VMs: fentry or kprobe. */
+enum gmem_attach_mode gmem_vmtracker_family(const struct gmem_vmtracker *vt);
 
 /* One program tried alone, for --probe. */
 struct gmem_vmtracker_trial {

@@ -25,21 +25,5 @@ got=$(jq -r '"\(.stats.pins >= 1024) \(.stats.pins - .stats.unpins) \(.stats.unp
 [ "$got" = "true 0 0" ] || fail "pins>=1024 / pins-unpins / unpins_untracked = '$got', expected 'true 0 0': $(jq -c .stats "$T/snap.json")"
 info "16 O_DIRECT I/Os of 64 pages: $(jq -r .stats.pins "$T/snap.json") pins seen, all released"
 
-slow=$(cat /sys/module/null_blk/parameters/completion_nsec 2>/dev/null || echo 0)
-if [ -b /dev/nullb0 ] && [ "$slow" -ge 3000000000 ]; then
-	pinner odirect /dev/nullb0 read 0 200 32 async
-	fresh_snapshot "$T/snap.json"
-	# issued inline or by an io_uring worker thread of the pinner; O_DIRECT
-	# pins are not long-term
-	EXPECT_PROC='(gmem-pinner|iou-wrk-[0-9]+) false' check_pins 32 "$T/snap.json" ||
-		fail "O_DIRECT in flight: counts differ"
-	got=$(jq -r "[.folios[] | select(.ino == $GMEM_INO and (.tracked.pins // 0) > 0) | .tracked.api] | unique | join(\",\")" "$T/snap.json")
-	[ "$got" = o_direct ] || fail "O_DIRECT pins attributed to '$got'"
-	pinner odirect-wait
-	fresh_snapshot "$T/snap.json"
-	check_pins 0 "$T/snap.json" || fail "pins remain after the slow O_DIRECT read completed"
-	info "O_DIRECT held in flight on null_blk: 32 pins, api o_direct, released at completion"
-else
-	info "no slow null_blk here (completion_nsec=$slow): in-flight part not run"
-fi
+odirect_in_flight || true
 echo "PASS: O_DIRECT pins counted exactly and released"

@@ -9,15 +9,7 @@
 start_pinner 8
 start_gmemtop
 for mode in slow fast; do
-	pinner pin-gup-test 10 100 "$mode"
-	fresh_snapshot "$T/snap.json"
-	check_pins 100 "$T/snap.json" || fail "gup_test ($mode): counts differ"
-	got=$(jq -r "[.folios[] | select(.ino == $GMEM_INO and (.tracked.pins // 0) > 0) | .tracked.api] | unique | join(\",\")" "$T/snap.json")
-	[ "$got" = gup_test ] || fail "gup_test ($mode) pins attributed to '$got'"
-	pinner unpin-gup-test
-	fresh_snapshot "$T/snap.json"
-	check_pins 0 "$T/snap.json" || fail "gup_test ($mode): pins remain after STOP"
-	info "gup_test $mode: 100 pins, attributed, all released by unpin_user_pages"
+	gup_test_cycle "$mode"
 done
 got=$(jq -r '"\(.stats.pins - .stats.unpins) \(.stats.unpins_untracked)"' "$T/snap.json")
 [ "$got" = "0 0" ] || fail "pins-unpins / unpins_untracked = '$got'"

@@ -103,9 +103,13 @@ pinner() {
 # top_started: gmemtop printed a snapshot, or died trying.
 top_started() { [ -s "$T/top.jsonl" ] || ! kill -0 "$GMEMTOP_PID" 2>/dev/null; }
 
-# start_gmemtop ARGS...: gmemtop -b -j every 0.5 s in the background.
+# start_gmemtop ARGS...: gmemtop -b -j every 0.5 s in the background,
+# with $GMEMTOP_ARGS in front (a whole test rerun another way, e.g.
+# GMEMTOP_ARGS="--attach kprobe"); with $GMEMTOP_ATTACH, the first snapshot
+# must say that this is how it tracks pins.
 start_gmemtop() {
-	gmemtop -b -j "$@" 0.5 1000000 >"$T/top.jsonl" 2>"$T/top.err" &
+	# shellcheck disable=SC2086 # GMEMTOP_ARGS is a list of words
+	gmemtop -b -j ${GMEMTOP_ARGS:-} "$@" 0.5 1000000 >"$T/top.jsonl" 2>"$T/top.err" &
 	GMEMTOP_PID=$!
 	wait_for 120 top_started
 	if [ ! -s "$T/top.jsonl" ]; then
@@ -116,7 +120,11 @@ start_gmemtop() {
 		[ "$rc" = 4 ] && skip "gmemtop: kernel lacks a feature: $(tail -n 1 "$T/top.err")"
 		fail "gmemtop produced no snapshot (rc=$rc)"
 	fi
-	info "gmemtop $* running (pid $GMEMTOP_PID)"
+	if [ -n "${GMEMTOP_ATTACH:-}" ]; then
+		head -n 1 "$T/top.jsonl" | jq -e --arg a "$GMEMTOP_ATTACH" '.attach == $a' >/dev/null ||
+			fail "gmemtop ${GMEMTOP_ARGS:-} $* tracks with $(head -n 1 "$T/top.jsonl" | jq -c .attach), not $GMEMTOP_ATTACH"
+	fi
+	info "gmemtop ${GMEMTOP_ARGS:-} $* running (pid $GMEMTOP_PID, attach $(head -n 1 "$T/top.jsonl" | jq -r .attach))"
 }
 
 # fresh_snapshot FILE: the first snapshot taken entirely after this call.
@@ -238,4 +246,61 @@ start_vmm() {
 	[ "$1" = "$PINNER_PID" ] || fail "gmem-vmm reports pid $1, shell started $PINNER_PID"
 	VM_TYPE=$2 HAS_GMEM=$3 GMEM_DEV=$4 GMEM_INO=$5 BACKING_DEV=$6 BACKING_INO=$7
 	info "gmem-vmm pid $PINNER_PID: VM type $VM_TYPE, guest_memfd $HAS_GMEM ($GMEM_DEV $GMEM_INO), shared backing $BACKING_DEV $BACKING_INO"
+}
+
+# api_of SNAPSHOT: the APIs the pinner's tracked pins are attributed to,
+# comma-separated.
+api_of() {
+	jq -r "[.folios[] | select(.ino == $GMEM_INO and (.tracked.pins // 0) > 0) | .tracked.api] | unique | join(\",\")" "$1"
+}
+
+# odirect_in_flight: where null_blk completes slowly (the testkernel tier's
+# boot arguments), an async O_DIRECT read of 32 pages held in flight shows
+# exactly its pins, attributed to O_DIRECT, released at completion (in
+# interrupt context).  Returns non-zero when there is no slow null_blk.
+odirect_in_flight() {
+	local slow
+	slow=$(cat /sys/module/null_blk/parameters/completion_nsec 2>/dev/null || echo 0)
+	if ! [ -b /dev/nullb0 ] || [ "$slow" -lt 3000000000 ]; then
+		info "no slow null_blk here (completion_nsec=$slow): in-flight part not run"
+		return 1
+	fi
+	pinner odirect /dev/nullb0 read 0 200 32 async
+	fresh_snapshot "$T/snap.json"
+	# issued inline or by an io_uring worker thread of the pinner; O_DIRECT
+	# pins are not long-term
+	EXPECT_PROC='(gmem-pinner|iou-wrk-[0-9]+) false' check_pins 32 "$T/snap.json" ||
+		fail "O_DIRECT in flight: counts differ"
+	got=$(api_of "$T/snap.json")
+	[ "$got" = o_direct ] || fail "O_DIRECT pins attributed to '$got'"
+	pinner odirect-wait
+	fresh_snapshot "$T/snap.json"
+	check_pins 0 "$T/snap.json" || fail "pins remain after the slow O_DIRECT read completed"
+	info "O_DIRECT held in flight on null_blk: 32 pins, api o_direct, released at completion"
+}
+
+# gup_test_cycle MODE: gup_test START pins 100 pages through the slow or
+# fast GUP path, STOP releases them with unpin_user_pages(): counts equal
+# the kernel's, the API is gup_test, back to zero.
+gup_test_cycle() {
+	pinner pin-gup-test 10 100 "$1"
+	fresh_snapshot "$T/snap.json"
+	check_pins 100 "$T/snap.json" || fail "gup_test ($1): counts differ"
+	got=$(api_of "$T/snap.json")
+	[ "$got" = gup_test ] || fail "gup_test ($1) pins attributed to '$got'"
+	pinner unpin-gup-test
+	fresh_snapshot "$T/snap.json"
+	check_pins 0 "$T/snap.json" || fail "gup_test ($1): pins remain after STOP"
+	info "gup_test $1: 100 pins, attributed, all released by unpin_user_pages"
+}
+
+# use_kprobes: the following start_gmemtop runs gmemtop --attach kprobe and
+# checks that it says so; skips where the kernel's config lacks kprobes.
+use_kprobes() {
+	local cfg opt
+	cfg=/boot/config-$(uname -r)
+	for opt in CONFIG_KPROBES CONFIG_KPROBE_EVENTS CONFIG_KRETPROBES; do
+		[ -r "$cfg" ] && ! grep -q "^$opt=y" "$cfg" && skip "$opt is not set"
+	done
+	GMEMTOP_ARGS="--attach kprobe" GMEMTOP_ATTACH=kprobe
 }
