@@ -30,6 +30,8 @@
  *   pin-vdpa OFFSET NPAGES    VHOST_IOTLB_UPDATE of the range on vhost-vdpa
  *                             over vdpa_sim_net (created by netlink)
  *   unpin-vdpa                VHOST_IOTLB_INVALIDATE it
+ *   addr                      "ok base=0xADDR": where the guest_memfd is
+ *                             mapped (page i of the file is at ADDR + i * 4096)
  *   quit
  * At start it prints "ready pid=P dev=MAJ:MIN ino=I size=BYTES pages=N".
  * Exit: 0 ok, 1 error, 4 the kernel lacks what is needed (skip).
@@ -327,6 +329,8 @@ int main(int argc, char **argv)
 			cmd_pin_vdpa(base, pages, off, n);
 		else if (!strncmp(line, "unpin-vdpa", 10))
 			cmd_unpin_vdpa();
+		else if (!strncmp(line, "addr", 4))
+			printf("ok base=%p\n", (void *)base);
 		else if (!strncmp(line, "quit", 4))
 			break;
 		else
