@@ -59,7 +59,10 @@ static int nr_dio_fds;
 static int splice_pipes[64][2];
 static int nr_splice_pipes;
 
-static void cmd_pin_uring(char *base, size_t pages, unsigned long off, unsigned long n)
+/* Not inlined: liburing's register call keeps no frame pointer, so a user
+ * stack walk skips this frame and shows its caller, main (gmemtop --ustack,
+ * tests/vm/29-pin-address-ustack.sh). */
+__attribute__((noinline)) static void cmd_pin_uring(char *base, size_t pages, unsigned long off, unsigned long n)
 {
 	struct iovec iov = { .iov_base = base + off * PAGE, .iov_len = n * PAGE };
 	int err;
