@@ -693,148 +693,40 @@ static __always_inline void gup_call_exit(unsigned long long *ctx, __u64 mm, __u
 	bpf_loop(w.n, unpin_walk_step, &w, 0);
 }
 
-/* long pin_user_pages(start, nr_pages, gup_flags, pages), and the same for
- * get_user_pages() */
-SEC("fentry/pin_user_pages")
-int BPF_PROG(pin_user_pages_entry)
-{
-	gup_call_enter();
-	return 0;
-}
+/*
+ * An entry and an exit program for outer GUP call 'func' of 'nargs'
+ * arguments, its start address argument 'start_arg' and page array
+ * 'pages_arg', returning 'ret_type', on the memory of 'mm_of_call'.
+ */
+#define GUP_CALL_PROGS(func, nargs, start_arg, pages_arg, ret_type, mm_of_call)        \
+	SEC("fentry/" #func)                                                      \
+	int func##_entry(unsigned long long *ctx)                                 \
+	{                                                                         \
+		gup_call_enter();                                                 \
+		return 0;                                                         \
+	}                                                                         \
+	SEC("fexit/" #func)                                                       \
+	int func##_exit(unsigned long long *ctx)                                  \
+	{                                                                         \
+		gup_call_exit(ctx, mm_of_call, ctx[start_arg], pages_arg,         \
+			      (ret_type)ctx[nargs]);                              \
+		return 0;                                                         \
+	}
 
-SEC("fexit/pin_user_pages")
-int BPF_PROG(pin_user_pages_exit, unsigned long start, unsigned long nr_pages,
-	     unsigned int gup_flags, struct page **pages, long ret)
-{
-	gup_call_exit(ctx, current_mm(), start, 3, ret);
-	return 0;
-}
-
-SEC("fentry/get_user_pages")
-int BPF_PROG(get_user_pages_entry)
-{
-	gup_call_enter();
-	return 0;
-}
-
-SEC("fexit/get_user_pages")
-int BPF_PROG(get_user_pages_exit, unsigned long start, unsigned long nr_pages,
-	     unsigned int gup_flags, struct page **pages, long ret)
-{
-	gup_call_exit(ctx, current_mm(), start, 3, ret);
-	return 0;
-}
-
-/* int pin_user_pages_fast(start, int nr_pages, gup_flags, pages), and
+/* long pin_user_pages(start, nr_pages, gup_flags, pages), get_user_pages() */
+GUP_CALL_PROGS(pin_user_pages, 4, 0, 3, long, current_mm())
+GUP_CALL_PROGS(get_user_pages, 4, 0, 3, long, current_mm())
+/* int pin_user_pages_fast(start, int nr_pages, gup_flags, pages),
  * get_user_pages_fast(), get_user_pages_fast_only() */
-SEC("fentry/pin_user_pages_fast")
-int BPF_PROG(pin_user_pages_fast_entry)
-{
-	gup_call_enter();
-	return 0;
-}
-
-SEC("fexit/pin_user_pages_fast")
-int BPF_PROG(pin_user_pages_fast_exit, unsigned long start, int nr_pages,
-	     unsigned int gup_flags, struct page **pages, int ret)
-{
-	gup_call_exit(ctx, current_mm(), start, 3, ret);
-	return 0;
-}
-
-SEC("fentry/get_user_pages_fast")
-int BPF_PROG(get_user_pages_fast_entry)
-{
-	gup_call_enter();
-	return 0;
-}
-
-SEC("fexit/get_user_pages_fast")
-int BPF_PROG(get_user_pages_fast_exit, unsigned long start, int nr_pages,
-	     unsigned int gup_flags, struct page **pages, int ret)
-{
-	gup_call_exit(ctx, current_mm(), start, 3, ret);
-	return 0;
-}
-
-SEC("fentry/get_user_pages_fast_only")
-int BPF_PROG(get_user_pages_fast_only_entry)
-{
-	gup_call_enter();
-	return 0;
-}
-
-SEC("fexit/get_user_pages_fast_only")
-int BPF_PROG(get_user_pages_fast_only_exit, unsigned long start, int nr_pages,
-	     unsigned int gup_flags, struct page **pages, int ret)
-{
-	gup_call_exit(ctx, current_mm(), start, 3, ret);
-	return 0;
-}
-
+GUP_CALL_PROGS(pin_user_pages_fast, 4, 0, 3, int, current_mm())
+GUP_CALL_PROGS(get_user_pages_fast, 4, 0, 3, int, current_mm())
+GUP_CALL_PROGS(get_user_pages_fast_only, 4, 0, 3, int, current_mm())
 /* long pin_user_pages_remote(mm, start, nr_pages, gup_flags, pages, locked),
- * and get_user_pages_remote(): another process's memory (VFIO type1,
- * iommufd on behalf of another mm, process_vm_readv) */
-SEC("fentry/pin_user_pages_remote")
-int BPF_PROG(pin_user_pages_remote_entry)
-{
-	gup_call_enter();
-	return 0;
-}
-
-SEC("fexit/pin_user_pages_remote")
-int BPF_PROG(pin_user_pages_remote_exit, struct mm_struct *mm, unsigned long start,
-	     unsigned long nr_pages, unsigned int gup_flags, struct page **pages, int *locked,
-	     long ret)
-{
-	gup_call_exit(ctx, arg_value(ctx, 0), start, 4, ret);
-	return 0;
-}
-
-SEC("fentry/get_user_pages_remote")
-int BPF_PROG(get_user_pages_remote_entry)
-{
-	gup_call_enter();
-	return 0;
-}
-
-SEC("fexit/get_user_pages_remote")
-int BPF_PROG(get_user_pages_remote_exit, struct mm_struct *mm, unsigned long start,
-	     unsigned long nr_pages, unsigned int gup_flags, struct page **pages, int *locked,
-	     long ret)
-{
-	gup_call_exit(ctx, arg_value(ctx, 0), start, 4, ret);
-	return 0;
-}
-
-/* long pin_user_pages_unlocked(start, nr_pages, pages, gup_flags), and
+ * get_user_pages_remote(): another process's memory (VFIO type1, iommufd on
+ * behalf of another mm, process_vm_readv) */
+GUP_CALL_PROGS(pin_user_pages_remote, 6, 1, 4, long, arg_value(ctx, 0))
+GUP_CALL_PROGS(get_user_pages_remote, 6, 1, 4, long, arg_value(ctx, 0))
+/* long pin_user_pages_unlocked(start, nr_pages, pages, gup_flags),
  * get_user_pages_unlocked() (KVM's hva_to_pfn slow path) */
-SEC("fentry/pin_user_pages_unlocked")
-int BPF_PROG(pin_user_pages_unlocked_entry)
-{
-	gup_call_enter();
-	return 0;
-}
-
-SEC("fexit/pin_user_pages_unlocked")
-int BPF_PROG(pin_user_pages_unlocked_exit, unsigned long start, unsigned long nr_pages,
-	     struct page **pages, unsigned int gup_flags, long ret)
-{
-	gup_call_exit(ctx, current_mm(), start, 2, ret);
-	return 0;
-}
-
-SEC("fentry/get_user_pages_unlocked")
-int BPF_PROG(get_user_pages_unlocked_entry)
-{
-	gup_call_enter();
-	return 0;
-}
-
-SEC("fexit/get_user_pages_unlocked")
-int BPF_PROG(get_user_pages_unlocked_exit, unsigned long start, unsigned long nr_pages,
-	     struct page **pages, unsigned int gup_flags, long ret)
-{
-	gup_call_exit(ctx, current_mm(), start, 2, ret);
-	return 0;
-}
+GUP_CALL_PROGS(pin_user_pages_unlocked, 4, 0, 2, long, current_mm())
+GUP_CALL_PROGS(get_user_pages_unlocked, 4, 0, 2, long, current_mm())

@@ -643,22 +643,27 @@ static void csv_files(FILE *out, const struct gmem_snapshot *s,
 	}
 }
 
-/* The stack as one field: frames innermost first, separated by ';'. */
-static void csv_stack(FILE *out, const struct gmem_stack *st)
+void gmem_csv_frames(FILE *out, char *const *frames, int nr)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m;
 
-	if (!st || !(m = open_memstream(&buf, &len))) {
+	if (nr < 0 || !(m = open_memstream(&buf, &len))) {
 		gmem_csv_field(out, NULL);
 		return;
 	}
-	for (int i = 0; i < st->nr; i++)
-		fprintf(m, "%s%s", i ? ";" : "", st->frames[i]);
+	for (int i = 0; i < nr; i++)
+		fprintf(m, "%s%s", i ? ";" : "", frames[i]);
 	fclose(m);
 	gmem_csv_field(out, buf);
 	free(buf);
+}
+
+/* The stack as one field: frames innermost first, separated by ';'. */
+static void csv_stack(FILE *out, const struct gmem_stack *st)
+{
+	gmem_csv_frames(out, st ? st->frames : NULL, st ? st->nr : -1);
 }
 
 static void csv_folio_tracked(FILE *out, const struct gmem_snapshot *s,

@@ -3,7 +3,6 @@
 
 #include "lib/output.h"
 
-#include <stdlib.h>
 
 static struct json_object *jhex(bool known, __u64 v)
 {
@@ -41,32 +40,15 @@ static void csv_hex(FILE *out, bool known, __u64 v)
 		fputc(',', out);
 }
 
-/* Frames innermost first, separated by ';', as tracked_stack. */
-static void csv_ustack(FILE *out, const struct gmem_ustack *st)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m;
-
-	if (!st || !(m = open_memstream(&buf, &len))) {
-		gmem_csv_field(out, NULL);
-		return;
-	}
-	for (int i = 0; i < st->nr; i++)
-		fprintf(m, "%s%s", i ? ";" : "", st->frames[i]);
-	fclose(m);
-	gmem_csv_field(out, buf);
-	free(buf);
-}
-
 void gmem_csv_folio_addr(FILE *out, const struct gmem_snapshot *s, const struct gmem_folio *f)
 {
 	__u64 mm, addr;
 	bool known = gmem_folio_pin_address(f, &mm, &addr);
+	const struct gmem_ustack *st = gmem_folio_ustack(s, f);
 
 	csv_hex(out, known, mm);
 	csv_hex(out, known, addr);
-	csv_ustack(out, gmem_folio_ustack(s, f));
+	gmem_csv_frames(out, st ? st->frames : NULL, st ? st->nr : -1);
 }
 
 void gmem_format_pin_addr(char *buf, size_t len, const struct gmem_folio *f)
