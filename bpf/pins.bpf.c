@@ -51,24 +51,18 @@ GMEM_STACK_MAP(user_stacks);
  * array: foreign memory costs one lookup and one delete per call, not per
  * page.
  */
-struct gup_call {
-	__u64 start_ns;
-	__u32 new_holders;
-	__u32 _pad;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, GMEM_DEFAULT_MAX_GUP_CALLS);
 	__type(key, __u64);   /* pid_tgid */
-	__type(value, struct gup_call);
+	__type(value, struct gmem_gup_call);
 } gup_calls SEC(".maps");
 
 /* A new holder inside an outer GUP call: its exit will look for it. */
 static __always_inline void gup_call_note_holder(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct gup_call *c = bpf_map_lookup_elem(&gup_calls, &id);
+	struct gmem_gup_call *c = bpf_map_lookup_elem(&gup_calls, &id);
 
 	if (c)
 		__sync_fetch_and_add(&c->new_holders, 1);
@@ -653,7 +647,7 @@ int BPF_PROG(folio_add_pins_exit, struct folio *folio, unsigned int pins, int re
 static __always_inline void gup_call_enter(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct gup_call c = {};
+	struct gmem_gup_call c = {};
 
 	if (filter_tgid && (id >> 32) != filter_tgid)
 		return;
@@ -672,7 +666,7 @@ static __always_inline void gup_call_exit(unsigned long long *ctx, __u64 mm, __u
 					  int pages_arg, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct gup_call *c = bpf_map_lookup_elem(&gup_calls, &id);
+	struct gmem_gup_call *c = bpf_map_lookup_elem(&gup_calls, &id);
 	struct unpin_walk w = { .kind = ARRAY_PAGES, .apply = WALK_ADDRESS };
 	__u32 new_holders;
 

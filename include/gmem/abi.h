@@ -114,6 +114,15 @@ _Static_assert(sizeof(struct gmem_folio_pins) == 112, "gmem_folio_pins");
 /* outer GUP calls in flight at once whose page arrays give pin addresses */
 #define GMEM_DEFAULT_MAX_GUP_CALLS 4096
 
+/* Value of the gup_calls map (key: pid_tgid): an outer GUP call in flight,
+ * whose exit gives the pins it took their addresses. */
+struct gmem_gup_call {
+	__u64 start_ns;     /* CLOCK_MONOTONIC at entry */
+	__u32 new_holders;  /* folio_pins entries that got a new holder since */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct gmem_gup_call) == 16, "gmem_gup_call");
+
 /* Counters kept per CPU by every object; userspace sums them. */
 enum gmem_stat {
 	GMEM_STAT_PIN,            /* FOLL_PIN grabs on guest folios */

@@ -549,8 +549,34 @@ static bool gets_still_held(const struct gmem_snapshot *s, __u64 folio)
 	return false;
 }
 
+/* An outer GUP call noted this long ago whose exit never ran (a run the
+ * kernel skipped, a thread gone): forgotten, so that the map of calls in
+ * flight does not fill.  A call still running after that long shows its
+ * pins' addresses as unknown. */
+#define STALE_GUP_CALL_NS (60ull * 1000000000)
+
+static void forget_stale_gup_calls(struct gmem_tracker *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.gup_calls);
+	__u64 now = monotonic_ns(), key, next, *prev = NULL;
+	__u64 stale[64];
+	struct gmem_gup_call c;
+	size_t n = 0;
+
+	/* collected first: a hash map's walk restarts when its key is deleted */
+	while (n < sizeof(stale) / sizeof(stale[0]) && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &c) && now > c.start_ns + STALE_GUP_CALL_NS)
+			stale[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &stale[i]);
+}
+
 void gmem_tracker_gc(struct gmem_tracker *t, const struct gmem_snapshot *s)
 {
+	forget_stale_gup_calls(t);
 	int fd = bpf_map__fd(t->skel->maps.folio_pins);
 	struct gmem_folio_pins v;
 
