@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #include "lib/usym.h"
 
+#include "lib/model.h" /* gmem_array_grow() */
 #include "lib/util.h"
 
 #include <errno.h>
@@ -16,21 +17,13 @@
 
 static int add_umap(struct gmem_umaps *m, const struct gmem_umap *u)
 {
-	if (m->nr == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 64;
-		struct gmem_umap *n = realloc(m->maps, cap * sizeof(*n));
+	struct gmem_umap *n = gmem_array_grow((void **)&m->maps, &m->nr, &m->cap, sizeof(*n));
 
-		if (!n)
-			return -ENOMEM;
-		m->maps = n;
-		m->cap = cap;
-	}
-	m->maps[m->nr] = *u;
-	m->maps[m->nr].path = strdup(u->path);
-	if (!m->maps[m->nr].path)
+	if (!n)
 		return -ENOMEM;
-	m->nr++;
-	return 0;
+	*n = *u;
+	n->path = strdup(u->path);
+	return n->path ? 0 : -ENOMEM; /* freed with the rest: nr counts it */
 }
 
 /* "START-END PERMS OFFSET MAJ:MIN INODE   PATH": the path may hold spaces. */
@@ -266,23 +259,16 @@ static struct module *module_of(struct gmem_usyms *c, const struct gmem_umap *u)
 		    mod->dev_minor == u->dev_minor && !strcmp(mod->path, u->path))
 			return mod;
 	}
-	if (c->nr == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 16;
-		struct module *n = realloc(c->mods, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		c->mods = n;
-		c->cap = cap;
-	}
-	mod = &c->mods[c->nr];
+	mod = gmem_array_grow((void **)&c->mods, &c->nr, &c->cap, sizeof(*mod));
+	if (!mod)
+		return NULL;
 	*mod = (struct module){ .ino = u->ino, .dev_major = u->dev_major,
 				.dev_minor = u->dev_minor, .path = strdup(u->path) };
 	if (!mod->path || load_module(mod)) {
 		free_module(mod);
+		c->nr--;
 		return NULL;
 	}
-	c->nr++;
 	return mod;
 }
 
