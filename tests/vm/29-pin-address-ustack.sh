@@ -7,8 +7,8 @@
 #  - guest_memfd mapped by gmem-pinner (where the kernel can mmap it):
 #    io_uring fixed buffer, O_DIRECT held in flight (slow null_blk), and a
 #    second process whose mm differs;
-#  - a memslot's shared backing (a memfd) pinned by gmem-vmm: every kernel,
-#    6.12 included.
+#  - a memslot's shared backing (a memfd) pinned by gmem-vmm, and by a
+#    second VMM whose mm differs: every kernel, 6.12 included.
 . "$(dirname "$0")/lib/common.sh"
 command -v gmem-vmm >/dev/null || fail "gmem-vmm is not in the VM (pass it with -p)"
 
@@ -53,6 +53,30 @@ check_ustack() {
 	info "user stacks name $3's code: $(jq -r "[.folios[] | select(.ino == $2 and (.tracked.pins // 0) > 0)][0].tracked.ustack | join(\" < \")" "$1")"
 }
 
+# second PROGRAM ARG CMD...: another workload on fd 4 (its answers in
+# $T/pin2.out), given CMDs one at a time; waits for each answer.  Sets PID2.
+second() {
+	local prog=$1 arg=$2 n=1
+	shift 2
+	rm -f "$T/pin2.in"
+	mkfifo "$T/pin2.in"
+	"$prog" "$arg" <"$T/pin2.in" >"$T/pin2.out" 2>&1 &
+	PID2=$!
+	exec 4>"$T/pin2.in"
+	wait_for 60 grep -q '^ready' "$T/pin2.out" || fail "second $prog did not start: $(cat "$T/pin2.out")"
+	for cmd in "$@"; do
+		n=$((n + 1))
+		echo "$cmd" >&4
+		wait_for 60 has_lines "$T/pin2.out" "$n" || fail "second $prog: no answer to '$cmd'"
+		case "$(tail -n 1 "$T/pin2.out")" in ok*) ;; *) fail "second $prog: $cmd -> $(tail -n 1 "$T/pin2.out")" ;; esac
+	done
+}
+second_quit() {
+	echo quit >&4
+	exec 4>&-
+	wait "$PID2"
+}
+
 start_gmemtop --ustack
 [ "$(jq -r .ustack "$T/top.jsonl" | head -n 1)" = true ] || fail "gmemtop --ustack: snapshot says ustack false"
 
@@ -72,24 +96,15 @@ else
 	check_ustack "$T/snap.json" "$GMEM_INO" gmem-pinner
 
 	# a second process: its own mm, its own addresses
-	mkfifo "$T/pin2.in"
-	gmem-pinner 8 <"$T/pin2.in" >"$T/pin2.out" 2>&1 &
-	pid2=$!
-	exec 4>"$T/pin2.in"
-	wait_for 60 grep -q '^ready' "$T/pin2.out" || fail "second gmem-pinner did not start: $(cat "$T/pin2.out")"
+	second gmem-pinner 8 addr "pin-uring 0 8"
 	ino2=$(sed -n 's/^ready .* ino=\([0-9]*\) .*/\1/p' "$T/pin2.out")
-	echo addr >&4
-	echo "pin-uring 0 8" >&4
-	wait_for 60 grep -q '^ok pinned' "$T/pin2.out" || fail "second gmem-pinner: $(cat "$T/pin2.out")"
 	base2=$(sed -n 's/^ok base=//p' "$T/pin2.out")
 	fresh_snapshot "$T/snap.json"
-	check_addresses "$T/snap.json" "$ino2" "$base2" 8 "second process (pid $pid2)"
+	check_addresses "$T/snap.json" "$ino2" "$base2" 8 "second process (pid $PID2)"
 	[ "$MM" != "$mm1" ] || fail "two processes' pins under one mm $MM"
 	check_addresses "$T/snap.json" "$GMEM_INO" "$base" 32 "first process, meanwhile"
 	[ "$MM" = "$mm1" ] || fail "the first process's mm changed from $mm1 to $MM"
-	echo quit >&4
-	exec 4>&-
-	wait "$pid2"
+	second_quit
 	pinner unpin-uring
 
 	# O_DIRECT held in flight: null_blk with slow completions, from the boot
@@ -128,4 +143,15 @@ fresh_snapshot "$T/snap.json"
 check_addresses "$T/snap.json" "$BACKING_INO" "$uaddr" 16 "memslot shared backing"
 check_ustack "$T/snap.json" "$BACKING_INO" gmem-vmm
 [ -z "${mm1:-}" ] || [ "$MM" != "$mm1" ] || fail "gmem-vmm's pins under gmem-pinner's mm $MM"
+mm_vmm=$MM
+# a second VMM: its own mm, its own addresses
+second gmem-vmm 64 "slot 0 0 64" "pin-uring 0 8"
+ino2=$(sed -n 's/^ready .* backing_ino=\([0-9]*\) .*/\1/p' "$T/pin2.out")
+uaddr2=$(sed -n 's/^ok slot .* uaddr \([0-9]*\)$/\1/p' "$T/pin2.out")
+fresh_snapshot "$T/snap.json"
+check_addresses "$T/snap.json" "$ino2" "$uaddr2" 8 "second VMM (pid $PID2)"
+[ "$MM" != "$mm_vmm" ] || fail "two VMMs' pins under one mm $MM"
+check_addresses "$T/snap.json" "$BACKING_INO" "$uaddr" 16 "first VMM, meanwhile"
+[ "$MM" = "$mm_vmm" ] || fail "the first VMM's mm changed from $mm_vmm to $MM"
+second_quit
 echo "PASS: pin addresses equal the workloads' mappings, one mm per process, user stacks name their code"
