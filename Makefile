@@ -41,7 +41,9 @@ LIBGMEM := $(OUTPUT)/libgmem.a
 PROGS := gmemtop
 PROG_BINS := $(patsubst %,$(OUTPUT)/%,$(PROGS))
 
-# Test programs run inside the VM: static, so the initramfs needs no libc.
+# Test programs run inside the VM: static, so the initramfs needs no libc;
+# with frame pointers and their symbol table, so that gmemtop --ustack can
+# walk and name their frames (tests/vm/31-pin-address-ustack.sh).
 TEST_PROGS := gmem-pinner gmem-bench gmem-stress gmem-vmm
 TEST_PROG_BINS := $(patsubst %,$(OUTPUT)/tests/%,$(TEST_PROGS))
 
@@ -117,7 +119,7 @@ $(PROG_BINS): $(OUTPUT)/%: $(OUTPUT)/%.o $(LIBGMEM)
 
 $(OUTPUT)/tests/%: tests/progs/%.c | $(OUTPUT)/tests $(OUTPUT)/.deps-ok
 	$(call msg,CC-STATIC,$@)
-	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude $(DEPFLAGS) -static -pthread $< -o $@ -luring
+	$(Q)$(CC) $(CFLAGS) -fno-omit-frame-pointer $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude $(DEPFLAGS) -static -pthread $< -o $@ -luring
 
 $(OUTPUT)/unit/lib/%.o: src/lib/%.c | $(OUTPUT)/unit/lib $(SKELS)
 	$(call msg,CC-SAN,$@)

@@ -37,6 +37,54 @@ struct {
 /* Kernel stacks of first pins: who pinned, through which API. */
 GMEM_STACK_MAP(pin_stacks);
 
+/* gmemtop --ustack: record each new holder's user stack (a user-stack walk
+ * per new holder, so off by default). */
+const volatile bool capture_ustack = false;
+
+/* User stacks of new holders; the loader shrinks it to one entry without
+ * --ustack. */
+GMEM_STACK_MAP(user_stacks);
+
+/*
+ * Outer GUP calls in flight (pin_user_pages*(), get_user_pages*()), by
+ * task: when the call began, and how many folio_pins entries got a new
+ * holder since.  At exit, only a call that made new holders walks its page
+ * array: foreign memory costs one lookup and one delete per call, not per
+ * page.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GMEM_DEFAULT_MAX_GUP_CALLS);
+	__type(key, __u64);   /* pid_tgid */
+	__type(value, struct gmem_gup_call);
+} gup_calls SEC(".maps");
+
+/* A new holder inside an outer GUP call: its exit will look for it. */
+static __always_inline void gup_call_note_holder(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct gmem_gup_call *c = bpf_map_lookup_elem(&gup_calls, &id);
+
+	if (c)
+		__sync_fetch_and_add(&c->new_holders, 1);
+}
+
+/* The new holder's user stack id, or -1: none (a kernel thread has none;
+ * a full map is counted). */
+static __always_inline __s32 user_stack_id(void *ctx)
+{
+	long id;
+
+	if (!capture_ustack)
+		return -1;
+	id = bpf_get_stackid(ctx, &user_stacks, BPF_F_USER_STACK);
+	if (id >= 0)
+		return id;
+	if (id != -14 /* EFAULT: no user stack */)
+		stat_add(GMEM_STAT_USTACK_LOST, 1);
+	return -1;
+}
+
 /* A guest folio not yet in folio_pins, or NULL for foreign memory. */
 static __always_inline struct address_space *guest_mapping(struct folio *folio)
 {
@@ -74,6 +122,11 @@ static __always_inline void fill_new(void *ctx, struct gmem_folio_pins *v, struc
 	v->stack_id = bpf_get_stackid(ctx, &pin_stacks, 0);
 	if (v->stack_id < 0)
 		stat_add(GMEM_STAT_STACK_LOST, 1);
+	/* the address is the new holder's: the outer call's exit fills it in */
+	v->mm = 0;
+	v->addr = 0;
+	v->ustack_id = user_stack_id(ctx);
+	gup_call_note_holder();
 }
 
 /* Is 'v' still the element of 'key'?  (Not deleted and reused meanwhile.) */
@@ -314,14 +367,46 @@ static __always_inline void folio_unget(unsigned long long *ctx, struct folio *f
 
 enum unpin_array { ARRAY_PAGES, ARRAY_FOLIOS, ARRAY_PAGE_RANGE };
 
+/* unpin_walk.apply */
+enum { WALK_FIND, WALK_UNPIN, WALK_ADDRESS };
+
 struct unpin_walk {
 	__u64 base;
 	__u64 n;
 	__u64 i;      /* next element */
 	__u32 kind;   /* enum unpin_array */
-	__u32 apply;  /* 0: find the first guest folio, 1: unpin from there */
+	__u32 apply;  /* WALK_FIND the first guest folio, WALK_UNPIN from there,
+		       * or WALK_ADDRESS: record pin addresses (gup_call_exit) */
 	__u64 found;  /* index + 1 of the first guest folio (0: none) */
+	/* WALK_ADDRESS: the outer GUP call's mm, its first user address (that
+	 * of element 0), its task and start */
+	__u64 mm;
+	__u64 user_start;
+	__u64 since_ns;
+	__u32 tid;
+	__u32 _pad;
 };
+
+/*
+ * Element i of an outer GUP call's page array is 'page', of 'folio': if
+ * this call made the folio's current holder, record where: the call's mm
+ * and the user address of the folio's first page.  A holder made by
+ * another task, before this call, or already placed keeps what it has.
+ */
+static __always_inline void record_pin_address(struct unpin_walk *w, __u64 folio, __u64 i,
+					       __u64 page, __u64 page_size)
+{
+	struct gmem_folio_pins *v = bpf_map_lookup_elem(&folio_pins, &folio);
+	__u64 first_page = (page - folio) / page_size;
+
+	if (!v || v->mm || v->pid != w->tid || v->first_pin_ns < w->since_ns)
+		return;
+	v->addr = w->user_start + (i - first_page) * 4096;
+	/* mm last (x86 keeps stores in order): readers take the address only
+	 * with an mm */
+	asm volatile("" ::: "memory");
+	v->mm = w->mm;
+}
 
 /* Pages in the folio from 'page' (a page of 'folio') to the folio's end. */
 static __always_inline __u64 pages_to_folio_end(__u64 folio, __u64 page, __u64 page_size)
@@ -369,11 +454,14 @@ __noinline int unpin_walk_run(struct unpin_walk *w)
 	w->i = i + run;
 	if (!folio || !maybe_guest(folio))
 		return 0;
-	if (!w->apply) {
+	if (w->apply == WALK_FIND) {
 		w->found = i + 1;
 		return 1; /* found one: the stack check decides the rest */
 	}
-	folio_unpin(folio, (__u32)run);
+	if (w->apply == WALK_ADDRESS && w->kind == ARRAY_PAGES)
+		record_pin_address(w, folio, i, page, psz);
+	else if (w->apply == WALK_UNPIN)
+		folio_unpin(folio, (__u32)run);
 	return 0;
 }
 
@@ -398,7 +486,7 @@ static __always_inline void unpin_array_at(void *ctx, int self, __u64 base, __u6
 	bpf_loop(n, unpin_walk_step, &w, 0);
 	if (!w.found || nested_in_counted_unpin(ctx, self))
 		return;
-	w.apply = 1;
+	w.apply = WALK_UNPIN;
 	w.i = w.found - 1;
 	bpf_loop(n, unpin_walk_step, &w, 0);
 }
@@ -717,3 +805,91 @@ int BPF_KRETPROBE(folio_add_pins_kretprobe, int ret)
 		add_pins_exit(ctx, (struct folio *)a.arg[0], a.arg[1], ret);
 	return 0;
 }
+
+/*
+ * Pin addresses (issue 3: "the address the pin was taken at").  The outer
+ * GUP calls that return a page array: at entry, note the task and time; at
+ * exit, if the call made new holders, walk pages[0..ret) a folio-run at a
+ * time and give each new holder the call's mm and the user address of the
+ * folio's first page (pages[i] is mapped at start + i * PAGE_SIZE).
+ */
+static __always_inline void gup_call_enter(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct gmem_gup_call c = {};
+
+	if (filter_tgid && (id >> 32) != filter_tgid)
+		return;
+	c.start_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&gup_calls, &id, &c, BPF_ANY))
+		stat_add(GMEM_STAT_ADDR_UNRECORDED, 1);
+}
+
+static __always_inline __u64 current_mm(void)
+{
+	return (__u64)BPF_CORE_READ(bpf_get_current_task_btf(), mm);
+}
+
+/* 'pages_arg': the position of the page array among the arguments. */
+static __always_inline void gup_call_exit(unsigned long long *ctx, __u64 mm, __u64 start,
+					  int pages_arg, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct gmem_gup_call *c = bpf_map_lookup_elem(&gup_calls, &id);
+	struct unpin_walk w = { .kind = ARRAY_PAGES, .apply = WALK_ADDRESS };
+	__u32 new_holders;
+
+	if (!c)
+		return;
+	new_holders = c->new_holders;
+	w.since_ns = c->start_ns;
+	bpf_map_delete_elem(&gup_calls, &id);
+	if (!new_holders || ret <= 0 || !mm)
+		return;
+	w.base = arg_value(ctx, pages_arg);
+	if (!w.base)
+		return;
+	w.n = ret < UNPIN_WALK_MAX ? ret : UNPIN_WALK_MAX;
+	w.mm = mm;
+	w.user_start = start & ~4095ull;
+	w.tid = (__u32)id;
+	bpf_loop(w.n, unpin_walk_step, &w, 0);
+}
+
+/*
+ * An entry and an exit program for outer GUP call 'func' of 'nargs'
+ * arguments, its start address argument 'start_arg' and page array
+ * 'pages_arg', returning 'ret_type', on the memory of 'mm_of_call'.
+ */
+#define GUP_CALL_PROGS(func, nargs, start_arg, pages_arg, ret_type, mm_of_call)        \
+	SEC("fentry/" #func)                                                      \
+	int func##_entry(unsigned long long *ctx)                                 \
+	{                                                                         \
+		gup_call_enter();                                                 \
+		return 0;                                                         \
+	}                                                                         \
+	SEC("fexit/" #func)                                                       \
+	int func##_exit(unsigned long long *ctx)                                  \
+	{                                                                         \
+		gup_call_exit(ctx, mm_of_call, ctx[start_arg], pages_arg,         \
+			      (ret_type)ctx[nargs]);                              \
+		return 0;                                                         \
+	}
+
+/* long pin_user_pages(start, nr_pages, gup_flags, pages), get_user_pages() */
+GUP_CALL_PROGS(pin_user_pages, 4, 0, 3, long, current_mm())
+GUP_CALL_PROGS(get_user_pages, 4, 0, 3, long, current_mm())
+/* int pin_user_pages_fast(start, int nr_pages, gup_flags, pages),
+ * get_user_pages_fast(), get_user_pages_fast_only() */
+GUP_CALL_PROGS(pin_user_pages_fast, 4, 0, 3, int, current_mm())
+GUP_CALL_PROGS(get_user_pages_fast, 4, 0, 3, int, current_mm())
+GUP_CALL_PROGS(get_user_pages_fast_only, 4, 0, 3, int, current_mm())
+/* long pin_user_pages_remote(mm, start, nr_pages, gup_flags, pages, locked),
+ * get_user_pages_remote(): another process's memory (VFIO type1, iommufd on
+ * behalf of another mm, process_vm_readv) */
+GUP_CALL_PROGS(pin_user_pages_remote, 6, 1, 4, long, arg_value(ctx, 0))
+GUP_CALL_PROGS(get_user_pages_remote, 6, 1, 4, long, arg_value(ctx, 0))
+/* long pin_user_pages_unlocked(start, nr_pages, pages, gup_flags),
+ * get_user_pages_unlocked() (KVM's hva_to_pfn slow path) */
+GUP_CALL_PROGS(pin_user_pages_unlocked, 4, 0, 2, long, current_mm())
+GUP_CALL_PROGS(get_user_pages_unlocked, 4, 0, 2, long, current_mm())

@@ -47,6 +47,8 @@ static const char usage_text[] =
 	"                       page_ref_* tracepoints (CONFIG_DEBUG_PAGE_REF; every\n"
 	"                       refcount change in the system pays for it)\n"
 	"      --max-ref-folios N  capacity of the --refs map (default %u)\n"
+	"      --ustack         record each pin holder's user stack (a user-stack\n"
+	"                       walk per new holder), symbolised from its mappings\n"
 	"      --scan-buffer B  bytes of ring buffer for the kernel scan (default %u)\n"
 	"      --max-vms N, --max-memslots N, --max-gmem-files N, --max-backings N\n"
 	"                       capacities of the VM model's maps (default %u, %u,\n"
@@ -63,7 +65,7 @@ static const char usage_text[] =
 	"kernel lacks a needed feature (--probe: a required one), 64 usage.\n";
 
 struct options {
-	bool batch, scan_only, no_scan, folios, probe, refs, no_vms;
+	bool batch, scan_only, no_scan, folios, probe, refs, no_vms, ustack;
 	struct gmem_vmtracker_opts vm_maps;
 	struct gmem_render_opts render;
 	struct gmem_filter filter;
@@ -123,7 +125,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum { OPT_SCAN_ONLY = 256, OPT_NO_SCAN, OPT_MAX_FOLIOS, OPT_SCAN_BUFFER, OPT_PROBE,
 	       OPT_MAX_REF_FOLIOS, OPT_REFS, OPT_MAX_VMS, OPT_MAX_MEMSLOTS, OPT_MAX_GMEM_FILES,
-	       OPT_MAX_BACKINGS, OPT_NO_VMS, OPT_ATTACH };
+	       OPT_MAX_BACKINGS, OPT_NO_VMS, OPT_ATTACH, OPT_USTACK };
 	static const struct option longopts[] = {
 		{ "batch", no_argument, NULL, 'b' },
 		{ "output", required_argument, NULL, 'o' },
@@ -146,6 +148,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "max-backings", required_argument, NULL, OPT_MAX_BACKINGS },
 		{ "no-vms", no_argument, NULL, OPT_NO_VMS },
 		{ "attach", required_argument, NULL, OPT_ATTACH },
+		{ "ustack", no_argument, NULL, OPT_USTACK },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -167,6 +170,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_PROBE: o->probe = true; break;
 		case OPT_REFS: o->refs = true; break;
 		case OPT_NO_VMS: o->no_vms = true; break;
+		case OPT_USTACK: o->ustack = true; break;
 		case OPT_MAX_VMS:
 		case OPT_MAX_MEMSLOTS:
 		case OPT_MAX_GMEM_FILES:
@@ -235,6 +239,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (o->scan_only && o->filter.cgroup_id)
 		return usage_error("%s", "--cgroup needs tracking: the kernel scan does not "
 				   "know who holds a pin (drop --scan-only)");
+	if (o->scan_only && o->ustack)
+		return usage_error("%s", "--ustack needs tracking: the kernel scan does not "
+				   "know who pinned (drop --scan-only)");
 	if (optind < argc && gmem_parse_seconds(argv[optind++], &o->interval))
 		return usage_error("bad interval '%s' (seconds, > 0)", argv[optind - 1]);
 	if (optind < argc) {
@@ -346,6 +353,7 @@ int main(int argc, char **argv)
 	topts.max_ref_folios = o.max_ref_folios;
 	topts.refs = o.refs;
 	topts.attach = o.vm_maps.attach = o.attach;
+	topts.ustack = o.ustack;
 	sopts.ringbuf_bytes = o.scan_buffer;
 	/* VMs, memslots and shared backing: shown when the kernel has the
 	 * hooks, but pins on guest_memfd are tracked without them.  Started

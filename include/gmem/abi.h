@@ -92,12 +92,36 @@ struct gmem_folio_pins {
 	char comm[GMEM_COMM_LEN];
 	__u64 cgroup_id;    /* first pinner's cgroup (v2) */
 	__s32 stack_id;     /* kernel stack of the first pin in pin_stacks, < 0: none */
-	__u32 _pad;
+	/* the first pinner's user stack in user_stacks (gmemtop --ustack), < 0:
+	 * none; in what was padding, so it costs no kernel memory */
+	__s32 ustack_id;
+	/*
+	 * Where the first pinner pinned it: its struct mm_struct * and the user
+	 * virtual address of the folio's first page, taken from the outer GUP
+	 * call's page array (pin_user_pages*(), get_user_pages*()).  mm 0: not
+	 * known (a pin path with no traceable outer call); addr is valid only
+	 * when mm is not 0.
+	 */
+	__u64 mm;
+	__u64 addr;
 };
-_Static_assert(sizeof(struct gmem_folio_pins) == 96, "gmem_folio_pins");
+_Static_assert(sizeof(struct gmem_folio_pins) == 112, "gmem_folio_pins");
 
 #define GMEM_MAX_STACK_DEPTH 32
 #define GMEM_DEFAULT_MAX_STACKS 4096
+/* user stacks of pinners (gmemtop --ustack) */
+#define GMEM_DEFAULT_MAX_USTACKS 4096
+/* outer GUP calls in flight at once whose page arrays give pin addresses */
+#define GMEM_DEFAULT_MAX_GUP_CALLS 4096
+
+/* Value of the gup_calls map (key: pid_tgid): an outer GUP call in flight,
+ * whose exit gives the pins it took their addresses. */
+struct gmem_gup_call {
+	__u64 start_ns;     /* CLOCK_MONOTONIC at entry */
+	__u32 new_holders;  /* folio_pins entries that got a new holder since */
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct gmem_gup_call) == 16, "gmem_gup_call");
 
 /* Counters kept per CPU by every object; userspace sums them. */
 enum gmem_stat {
@@ -127,6 +151,11 @@ enum gmem_stat {
 	/* a VM, guest_memfd file, memslot or shared backing not recorded:
 	 * its map (bpf/lifecycle.bpf.c) was full */
 	GMEM_STAT_MODEL_MAP_FULL,
+	/* a pinner's user stack not recorded (user_stacks full): shown as none */
+	GMEM_STAT_USTACK_LOST,
+	/* an outer GUP call not followed (gup_calls full): the addresses of
+	 * the pins it took are shown as unknown, the pins are counted */
+	GMEM_STAT_ADDR_UNRECORDED,
 	GMEM_STAT_NR,
 };
 

@@ -29,6 +29,7 @@ void gmem_snapshot_free(struct gmem_snapshot *s)
 	free(s->ref_holders);
 	free(s->released);
 	gmem_snapshot_free_vms(s);
+	gmem_snapshot_free_ustacks(s);
 	gmem_snapshot_init(s);
 }
 
@@ -514,6 +515,8 @@ const char *gmem_stat_name(enum gmem_stat which)
 		[GMEM_STAT_REF_UNRECORDED] = "refs_unrecorded",
 		[GMEM_STAT_REF_RECURSION_MISSED] = "refs_runs_missed",
 		[GMEM_STAT_MODEL_MAP_FULL] = "lost_model_map_full",
+		[GMEM_STAT_USTACK_LOST] = "ustacks_lost",
+		[GMEM_STAT_ADDR_UNRECORDED] = "addrs_unrecorded",
 	};
 
 	return which < GMEM_STAT_NR ? names[which] : "?";

@@ -30,6 +30,15 @@ struct gmem_ref_holder_entry {
 	__u32 shown_refs;
 };
 
+/* A pinner's user stack, symbolised when the snapshot was taken: per
+ * process, since the same addresses mean different code in another one. */
+struct gmem_ustack {
+	__u32 tgid;
+	__s32 id;      /* ustack_id in the user_stacks map */
+	int nr;
+	char **frames; /* "function+0xoff (module+0xoff)", innermost first */
+};
+
 /* One folio, as tracked and as the kernel counts it. */
 struct gmem_folio {
 	__u64 addr;  /* kernel address of struct folio */
@@ -191,6 +200,10 @@ struct gmem_snapshot {
 		struct gmem_folio_pins v;
 	} *released;
 	size_t nr_released, cap_released;
+	/* pinners' user stacks (gmemtop --ustack; ustack.c) */
+	bool ustack;        /* user stacks were recorded */
+	struct gmem_ustack *ustacks;
+	size_t nr_ustacks, cap_ustacks;
 };
 
 void gmem_snapshot_init(struct gmem_snapshot *s);
@@ -206,6 +219,18 @@ int gmem_snapshot_add_stack(struct gmem_snapshot *s, __s32 id, const char *const
 const struct gmem_stack *gmem_snapshot_find_stack(const struct gmem_snapshot *s, __s32 id);
 /* The API that pinned a tracked folio (GMEM_API_OTHER if no stack). */
 int gmem_folio_api(const struct gmem_snapshot *s, const struct gmem_folio *f);
+
+/* Add user stack 'id' of process 'tgid', its frames already symbolised
+ * (copied); find it; the folio's, or NULL (ustack.c). */
+int gmem_snapshot_add_ustack(struct gmem_snapshot *s, __u32 tgid, __s32 id,
+			     const char *const *frames, int nr);
+const struct gmem_ustack *gmem_snapshot_find_ustack(const struct gmem_snapshot *s, __u32 tgid,
+						     __s32 id);
+const struct gmem_ustack *gmem_folio_ustack(const struct gmem_snapshot *s,
+					    const struct gmem_folio *f);
+void gmem_snapshot_free_ustacks(struct gmem_snapshot *s);
+/* Where the folio's holder pinned it (false: not known, *mm and *addr 0). */
+bool gmem_folio_pin_address(const struct gmem_folio *f, __u64 *mm, __u64 *addr);
 
 /* Add one holder of extra references on 'folio' (a folio_refs slot). */
 int gmem_snapshot_add_ref_holder(struct gmem_snapshot *s, __u64 folio,

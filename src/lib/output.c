@@ -2,6 +2,7 @@
 #include "lib/output.h"
 
 #include "lib/attrib.h"
+#include "lib/output_addr.h"
 #include "lib/output_vm.h"
 #include "lib/released.h"
 
@@ -179,11 +180,12 @@ static void table_folios(FILE *out, const struct gmem_snapshot *s,
 {
 	size_t shown = 0;
 
-	fprintf(out, "\nFOLIOS\n%-18s %8s %8s %6s %6s %8s  %-16s %-10s %8s %6s %7s  %s\n", "FOLIO",
-		"INODE", "INDEX", "PINS", "GETS", "PID", "COMM", "API", "K_REFS", "K_PINS", "K_EXTRA",
-		s->page_ref ? "REF HOLDERS (PID:API:REFS)" : "");
+	fprintf(out, "\nFOLIOS\n%-18s %8s %8s %6s %6s %8s  %-16s %-10s %8s %6s %7s  %-14s  %s\n",
+		"FOLIO", "INODE", "INDEX", "PINS", "GETS", "PID", "COMM", "API", "K_REFS", "K_PINS",
+		"K_EXTRA", "PIN_ADDR", s->page_ref ? "REF HOLDERS (PID:API:REFS)" : "");
 	for (size_t i = 0; i < s->nr_folios && !limit(o, shown); i++) {
 		const struct gmem_folio *f = &s->folios[i];
+		char pin_addr[24];
 
 		shown++;
 		fprintf(out, "0x%016llx %8llu %8llu %6u %6u %8u  %-16s %-10s ", f->addr,
@@ -198,6 +200,8 @@ static void table_folios(FILE *out, const struct gmem_snapshot *s,
 			fprintf(out, "%7d  ", f->extra_refs);
 		else
 			fprintf(out, "%7s  ", "-");
+		gmem_format_pin_addr(pin_addr, sizeof(pin_addr), f);
+		fprintf(out, "%-14s  ", pin_addr);
 		print_ref_holders(out, s, f, ",");
 		fputc('\n', out);
 	}
@@ -406,6 +410,7 @@ static struct json_object *json_folios(const struct gmem_snapshot *s)
 							       gmem_api_name(gmem_folio_api(s, f))));
 			json_object_object_add(t, "stack",
 					       json_stack(gmem_snapshot_find_stack(s, f->t.stack_id)));
+			gmem_json_folio_addr(t, s, f);
 		}
 		json_object_object_add(j, "tracked", t);
 		if (f->scanned) {
@@ -442,6 +447,7 @@ static int render_json(FILE *out, const struct gmem_snapshot *s,
 	json_object_object_add(root, "attach", s->tracking && o->attach
 				       ? json_object_new_string(o->attach) : NULL);
 	json_object_object_add(root, "page_ref", json_object_new_boolean(s->page_ref));
+	json_object_object_add(root, "ustack", json_object_new_boolean(s->ustack));
 	json_object_object_add(root, "scanned", json_object_new_boolean(s->scanned));
 	json_object_object_add(root, "complete", json_object_new_boolean(complete(s)));
 	json_object_object_add(root, "filter", json_filter(&s->filter));
@@ -522,7 +528,8 @@ static const char csv_folio_header[] =
 	"tracked_pid,tracked_tid,"
 	"tracked_comm,tracked_longterm,tracked_first_pin_age_ms,tracked_cgroup_id,tracked_api,"
 	"tracked_stack,kernel_refcount,kernel_mapcount,kernel_pins,kernel_order,untracked_pins,"
-	"extra_refs,unattributed_refs,refs_attributed,ref_holders," GMEM_CSV_FOLIO_VM_COLUMNS "\n";
+	"extra_refs,unattributed_refs,refs_attributed,ref_holders," GMEM_CSV_FOLIO_VM_COLUMNS ","
+	GMEM_CSV_FOLIO_ADDR_COLUMNS "\n";
 
 static void csv_snapshot_header(FILE *out)
 {
@@ -531,7 +538,7 @@ static void csv_snapshot_header(FILE *out)
 	for (int i = 0; i < GMEM_STAT_NR; i++)
 		fprintf(out, ",%s", gmem_stat_name(i));
 	fputs(",bad_records,lost,folio_map_max_folios,folio_map_bytes,"
-	      "folio_map_bytes_per_folio,vm_tracking,attach\n", out);
+	      "folio_map_bytes_per_folio,vm_tracking,attach,ustack\n", out);
 }
 
 static int render_csv_begin(FILE *out)
@@ -568,6 +575,7 @@ static void csv_snapshot(FILE *out, const struct gmem_snapshot *s,
 	csv_opt(out, map, map ? s->map_bytes / s->map_entries : 0);
 	csv_bool(out, s->lifecycle);
 	gmem_csv_field(out, s->tracking ? o->attach : NULL);
+	csv_bool(out, s->ustack);
 	fputc('\n', out);
 }
 
@@ -641,22 +649,27 @@ static void csv_files(FILE *out, const struct gmem_snapshot *s,
 	}
 }
 
-/* The stack as one field: frames innermost first, separated by ';'. */
-static void csv_stack(FILE *out, const struct gmem_stack *st)
+void gmem_csv_frames(FILE *out, char *const *frames, int nr)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m;
 
-	if (!st || !(m = open_memstream(&buf, &len))) {
+	if (nr < 0 || !(m = open_memstream(&buf, &len))) {
 		gmem_csv_field(out, NULL);
 		return;
 	}
-	for (int i = 0; i < st->nr; i++)
-		fprintf(m, "%s%s", i ? ";" : "", st->frames[i]);
+	for (int i = 0; i < nr; i++)
+		fprintf(m, "%s%s", i ? ";" : "", frames[i]);
 	fclose(m);
 	gmem_csv_field(out, buf);
 	free(buf);
+}
+
+/* The stack as one field: frames innermost first, separated by ';'. */
+static void csv_stack(FILE *out, const struct gmem_stack *st)
+{
+	gmem_csv_frames(out, st ? st->frames : NULL, st ? st->nr : -1);
 }
 
 static void csv_folio_tracked(FILE *out, const struct gmem_snapshot *s,
@@ -731,6 +744,7 @@ static void csv_folios(FILE *out, const struct gmem_snapshot *s)
 		csv_opt(out, s->page_ref && f->extra_refs >= 0, f->refs_attributed);
 		csv_ref_holders(out, s, f);
 		gmem_csv_folio_vm(out, s, f);
+		gmem_csv_folio_addr(out, s, f);
 		fputc('\n', out);
 	}
 }

@@ -30,6 +30,9 @@ int gmem_render_snapshot(FILE *out, const struct gmem_snapshot *s,
 /* ",field": quoted as RFC 4180 has it when it holds a comma, a quote or a
  * line break; NULL is an empty field. */
 void gmem_csv_field(FILE *out, const char *field);
+/* A stack as one field: frames innermost first, separated by ';' (nr < 0:
+ * an empty field, none recorded). */
+void gmem_csv_frames(FILE *out, char *const *frames, int nr);
 /* "1.5s", "3m02s", "2h05m": a duration for humans. */
 void gmem_format_age(char *buf, size_t len, __u64 ns);
 

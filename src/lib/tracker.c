@@ -5,6 +5,7 @@
 #include "lib/kallsyms.h"
 #include "lib/log.h"
 #include "lib/refs.h"
+#include "lib/usym.h"
 #include "lib/util.h"
 #include "lib/vmtracker.h"
 #include "pins.skel.h"
@@ -29,6 +30,8 @@ struct gmem_tracker {
 	} *idle;
 	size_t nr_idle, cap_idle;
 	enum gmem_attach_mode family; /* the programs loaded: fentry or kprobe */
+	bool ustack;                /* user stacks recorded (--ustack) */
+	struct gmem_usyms *usyms;   /* their modules' symbols, kept across snapshots */
 };
 
 /* The grab side and mm/gup.c's internal release: all three are needed. */
@@ -69,6 +72,54 @@ static void configure_extra_pins(struct gmem_pins *skel, const struct gmem_kerne
 		gmem_debug("%s not in this kernel: not traced",
 			   !add_pin && !add_pins ? "folio_add_pin(s)()" :
 			   !add_pin ? "folio_add_pin()" : "folio_add_pins()");
+}
+
+/*
+ * The outer GUP calls whose page arrays give the pin addresses: each has an
+ * entry and an exit program, loaded where the kernel has the function.  A
+ * pin taken without one of them (memfd_pin_folios(), a kernel without the
+ * function) shows an unknown address.
+ */
+static void configure_gup_calls(struct gmem_pins *skel, const struct gmem_kernel *k)
+{
+	const struct {
+		const char *func;
+		struct bpf_program *entry, *exit;
+	} calls[] = {
+		{ "pin_user_pages", skel->progs.pin_user_pages_entry, skel->progs.pin_user_pages_exit },
+		{ "get_user_pages", skel->progs.get_user_pages_entry, skel->progs.get_user_pages_exit },
+		{ "pin_user_pages_fast", skel->progs.pin_user_pages_fast_entry,
+		  skel->progs.pin_user_pages_fast_exit },
+		{ "get_user_pages_fast", skel->progs.get_user_pages_fast_entry,
+		  skel->progs.get_user_pages_fast_exit },
+		{ "get_user_pages_fast_only", skel->progs.get_user_pages_fast_only_entry,
+		  skel->progs.get_user_pages_fast_only_exit },
+		{ "pin_user_pages_remote", skel->progs.pin_user_pages_remote_entry,
+		  skel->progs.pin_user_pages_remote_exit },
+		{ "get_user_pages_remote", skel->progs.get_user_pages_remote_entry,
+		  skel->progs.get_user_pages_remote_exit },
+		{ "pin_user_pages_unlocked", skel->progs.pin_user_pages_unlocked_entry,
+		  skel->progs.pin_user_pages_unlocked_exit },
+		{ "get_user_pages_unlocked", skel->progs.get_user_pages_unlocked_entry,
+		  skel->progs.get_user_pages_unlocked_exit },
+	};
+
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		bool has = gmem_kernel_has_func(k, calls[i].func);
+
+		bpf_program__set_autoload(calls[i].entry, has);
+		bpf_program__set_autoload(calls[i].exit, has);
+		if (!has)
+			gmem_debug("%s() not in this kernel: pins it takes show no address",
+				   calls[i].func);
+	}
+}
+
+/* --ustack: a user stack per new holder; without it the map is one entry. */
+static void configure_ustack(struct gmem_pins *skel, bool ustack)
+{
+	skel->rodata->capture_ustack = ustack;
+	bpf_map__set_max_entries(skel->maps.user_stacks, ustack ? GMEM_DEFAULT_MAX_USTACKS : 1);
 }
 
 static struct bpf_program *unpin_prog(struct gmem_pins *skel, int which)
@@ -213,8 +264,14 @@ static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k
 		goto fail;
 	configure_extra_pins(t->skel, k);
 	configure_present(t->skel, k);
+	configure_gup_calls(t->skel, k);
+	/* last: switches off the other family's programs, whatever the
+	 * configure_* above chose (the outer GUP calls have no kprobe twins:
+	 * with kprobes, pin addresses are unknown) */
 	gmem_bpf_keep_family(t->skel->obj, family);
 	t->family = family;
+	configure_ustack(t->skel, opts->ustack);
+	t->ustack = opts->ustack;
 	if (only)
 		keep_only(t->skel, only);
 	/* the shared backing of memslots (bpf/backing.bpf.h) */
@@ -440,6 +497,83 @@ static int read_stack(struct gmem_tracker *t, struct gmem_snapshot *s, __s32 id)
 	return gmem_snapshot_add_stack(s, id, names, offs, nr);
 }
 
+/* The mappings of the processes a snapshot's user stacks belong to, each
+ * read once per snapshot. */
+struct proc_maps {
+	__u32 tgid;
+	struct gmem_umaps maps;
+};
+
+static void free_proc_maps(struct proc_maps *pm, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		gmem_umaps_free(&pm[i].maps);
+	free(pm);
+}
+
+/* The mappings of 'tgid' (empty when it is gone: frames show addresses). */
+static const struct gmem_umaps *maps_of(struct proc_maps **pm, size_t *nr, size_t *cap,
+					__u32 tgid)
+{
+	struct proc_maps *p;
+
+	for (size_t i = 0; i < *nr; i++)
+		if ((*pm)[i].tgid == tgid)
+			return &(*pm)[i].maps;
+	p = gmem_array_grow((void **)pm, nr, cap, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->tgid = tgid;
+	if (gmem_umaps_load(&p->maps, tgid) == -ENOMEM)
+		return NULL;
+	return &p->maps;
+}
+
+/* Symbolise user stack 'id' of process 'tgid' into the snapshot, with the
+ * process's mappings now (once per process and stack). */
+static int read_ustack(struct gmem_tracker *t, struct gmem_snapshot *s,
+		       const struct gmem_umaps *maps, __u32 tgid, __s32 id)
+{
+	__u64 ips[GMEM_MAX_STACK_DEPTH] = {};
+	char bufs[GMEM_MAX_STACK_DEPTH][320];
+	const char *frames[GMEM_MAX_STACK_DEPTH];
+	__u32 key = (__u32)id;
+	int nr = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.user_stacks), &key, ips))
+		return 0; /* gone: the folio shows no user stack */
+	for (int i = 0; i < GMEM_MAX_STACK_DEPTH && ips[i]; i++) {
+		gmem_usyms_frame(t->usyms, maps, ips[i], bufs[nr], sizeof(bufs[nr]));
+		frames[nr] = bufs[nr];
+		nr++;
+	}
+	return gmem_snapshot_add_ustack(s, tgid, id, frames, nr);
+}
+
+/* The user stacks of the snapshot's tracked folios. */
+static int read_ustacks(struct gmem_tracker *t, struct gmem_snapshot *s)
+{
+	struct proc_maps *pm = NULL;
+	size_t nr = 0, cap = 0;
+	int err = 0;
+
+	s->ustack = true;
+	if (!t->usyms && !(t->usyms = gmem_usyms_new()))
+		return -ENOMEM;
+	for (size_t i = 0; !err && i < s->nr_folios; i++) {
+		const struct gmem_folio_pins *v = &s->folios[i].t;
+		const struct gmem_umaps *maps;
+
+		if (!s->folios[i].tracked || v->ustack_id < 0 ||
+		    gmem_snapshot_find_ustack(s, v->tgid, v->ustack_id))
+			continue;
+		maps = maps_of(&pm, &nr, &cap, v->tgid);
+		err = maps ? read_ustack(t, s, maps, v->tgid, v->ustack_id) : -ENOMEM;
+	}
+	free_proc_maps(pm, nr);
+	return err;
+}
+
 /* An entry whose pins have been 0 this long is forgotten (the programs
  * never delete; a later pin creates it anew). */
 #define IDLE_ENTRY_NS (2ull * 1000000000)
@@ -478,8 +612,34 @@ static bool gets_still_held(const struct gmem_snapshot *s, __u64 folio)
 	return false;
 }
 
+/* An outer GUP call noted this long ago whose exit never ran (a run the
+ * kernel skipped, a thread gone): forgotten, so that the map of calls in
+ * flight does not fill.  A call still running after that long shows its
+ * pins' addresses as unknown. */
+#define STALE_GUP_CALL_NS (60ull * 1000000000)
+
+static void forget_stale_gup_calls(struct gmem_tracker *t)
+{
+	int fd = bpf_map__fd(t->skel->maps.gup_calls);
+	__u64 now = monotonic_ns(), key, next, *prev = NULL;
+	__u64 stale[64];
+	struct gmem_gup_call c;
+	size_t n = 0;
+
+	/* collected first: a hash map's walk restarts when its key is deleted */
+	while (n < sizeof(stale) / sizeof(stale[0]) && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(fd, &key, &c) && now > c.start_ns + STALE_GUP_CALL_NS)
+			stale[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &stale[i]);
+}
+
 void gmem_tracker_gc(struct gmem_tracker *t, const struct gmem_snapshot *s)
 {
+	forget_stale_gup_calls(t);
 	int fd = bpf_map__fd(t->skel->maps.folio_pins);
 	struct gmem_folio_pins v;
 
@@ -548,6 +708,8 @@ int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 			return err;
 	}
 	s->tracking = true;
+	if (t->ustack && (err = read_ustacks(t, s)))
+		return err;
 	err = gmem_bpf_sum_stats(bpf_map__fd(t->skel->maps.stats), &s->stats);
 	if (err)
 		return err;
@@ -564,6 +726,7 @@ void gmem_tracker_stop(struct gmem_tracker *t)
 	gmem_refs_stop(t->refs);
 	gmem_pins__destroy(t->skel);
 	gmem_kallsyms_free(&t->ksyms);
+	gmem_usyms_free(t->usyms);
 	free(t->idle);
 	free(t);
 }

@@ -16,6 +16,8 @@ struct gmem_tracker_opts {
 	/* attribute extra references with the page_ref_* tracepoints: every
 	 * refcount change in the system then runs a BPF program (costly) */
 	bool refs;
+	/* record each new holder's user stack (a user-stack walk per new holder) */
+	bool ustack;
 	/* shares its shared-backing maps (NULL: none, memslots' backing is not tracked) */
 	const struct gmem_vmtracker *vmtracker;
 	/* fentry/fexit, kprobes, or the first that works (0: auto) */

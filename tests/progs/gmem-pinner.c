@@ -30,6 +30,8 @@
  *   pin-vdpa OFFSET NPAGES    VHOST_IOTLB_UPDATE of the range on vhost-vdpa
  *                             over vdpa_sim_net (created by netlink)
  *   unpin-vdpa                VHOST_IOTLB_INVALIDATE it
+ *   addr                      "ok base=0xADDR": where the guest_memfd is
+ *                             mapped (page i of the file is at ADDR + i * 4096)
  *   quit
  * At start it prints "ready pid=P dev=MAJ:MIN ino=I size=BYTES pages=N".
  * Exit: 0 ok, 1 error, 4 the kernel lacks what is needed (skip).
@@ -57,7 +59,10 @@ static int nr_dio_fds;
 static int splice_pipes[64][2];
 static int nr_splice_pipes;
 
-static void cmd_pin_uring(char *base, size_t pages, unsigned long off, unsigned long n)
+/* Not inlined: liburing's register call keeps no frame pointer, so a user
+ * stack walk skips this frame and shows its caller, main (gmemtop --ustack,
+ * tests/vm/31-pin-address-ustack.sh). */
+__attribute__((noinline)) static void cmd_pin_uring(char *base, size_t pages, unsigned long off, unsigned long n)
 {
 	struct iovec iov = { .iov_base = base + off * PAGE, .iov_len = n * PAGE };
 	int err;
@@ -327,6 +332,8 @@ int main(int argc, char **argv)
 			cmd_pin_vdpa(base, pages, off, n);
 		else if (!strncmp(line, "unpin-vdpa", 10))
 			cmd_unpin_vdpa();
+		else if (!strncmp(line, "addr", 4))
+			printf("ok base=%p\n", (void *)base);
 		else if (!strncmp(line, "quit", 4))
 			break;
 		else

@@ -186,7 +186,10 @@ static void cmd_delete_slot(struct vmm *v, unsigned long slot)
 		printf("ok deleted %lu\n", slot);
 }
 
-static void cmd_pin_uring(struct vmm *v, unsigned long off, unsigned long n)
+/* Not inlined: liburing's register call keeps no frame pointer, so a user
+ * stack walk skips this frame and shows its caller, main (gmemtop --ustack,
+ * tests/vm/31-pin-address-ustack.sh). */
+__attribute__((noinline)) static void cmd_pin_uring(struct vmm *v, unsigned long off, unsigned long n)
 {
 	struct iovec iov = { .iov_base = v->shared + off * PAGE, .iov_len = n * PAGE };
 	int err;
