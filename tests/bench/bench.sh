@@ -20,7 +20,9 @@ mkdir -p $T
 counters() {
 	n=$(wc -l <$T/top.json)
 	while [ "$(wc -l <$T/top.json)" -le $((n + 1)) ]; do sleep 0.2; done
-	tail -n 1 $T/top.json | jq -r '"\(.stats.pins) \(.stats.lost)"'
+	# line n+2 is complete (wc counts newlines); the file's last line may
+	# still be being written (tail -n 1 would give half a snapshot)
+	sed -n "$((n + 2))p" $T/top.json | jq -r '"\(.stats.pins) \(.stats.lost)"'
 }
 
 # wait_live: pin a little guest memory until the instance counts it; print
