@@ -259,7 +259,7 @@ static struct json_object *json_apis(__u32 mask)
 	return arr;
 }
 
-static struct json_object *json_stack(const struct gmem_stack *st)
+struct json_object *gmem_json_stack(const struct gmem_stack *st)
 {
 	struct json_object *arr;
 
@@ -372,7 +372,7 @@ static struct json_object *json_ref_holders(const struct gmem_snapshot *s,
 				       jint(age_ns(s, e->h.first_ns) / 1000000));
 		json_object_object_add(j, "api", json_object_new_string(
 						       gmem_api_name(st ? st->api : GMEM_API_OTHER)));
-		json_object_object_add(j, "stack", json_stack(st));
+		json_object_object_add(j, "stack", gmem_json_stack(st));
 		json_object_array_add(arr, j);
 	}
 	return arr;
@@ -409,7 +409,7 @@ static struct json_object *json_folios(const struct gmem_snapshot *s)
 			json_object_object_add(t, "api", json_object_new_string(
 							       gmem_api_name(gmem_folio_api(s, f))));
 			json_object_object_add(t, "stack",
-					       json_stack(gmem_snapshot_find_stack(s, f->t.stack_id)));
+					       gmem_json_stack(gmem_snapshot_find_stack(s, f->t.stack_id)));
 			gmem_json_folio_addr(t, s, f);
 		}
 		json_object_object_add(j, "tracked", t);

@@ -33,6 +33,9 @@ void gmem_csv_field(FILE *out, const char *field);
 /* A stack as one field: frames innermost first, separated by ';' (nr < 0:
  * an empty field, none recorded). */
 void gmem_csv_frames(FILE *out, char *const *frames, int nr);
+/* A kernel stack's frames as a JSON array (NULL: none recorded). */
+struct json_object;
+struct json_object *gmem_json_stack(const struct gmem_stack *st);
 /* "1.5s", "3m02s", "2h05m": a duration for humans. */
 void gmem_format_age(char *buf, size_t len, __u64 ns);
 

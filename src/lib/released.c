@@ -10,6 +10,7 @@
 #include "lib/released.h"
 
 #include "lib/attrib.h"
+#include "lib/output.h"
 #include "lib/util.h"
 
 #include <errno.h>
@@ -38,18 +39,6 @@ static __u64 age_ms(const struct gmem_snapshot *s, __u64 then)
 	return then && s->time_ns > then ? (s->time_ns - then) / 1000000 : 0;
 }
 
-static struct json_object *json_frames(const struct gmem_stack *st)
-{
-	struct json_object *arr;
-
-	if (!st)
-		return NULL;
-	arr = json_object_new_array();
-	for (int i = 0; i < st->nr; i++)
-		json_object_array_add(arr, json_object_new_string(st->frames[i]));
-	return arr;
-}
-
 static struct json_object *json_released_pin(const struct gmem_snapshot *s,
 					     const struct gmem_released_pin *r)
 {
@@ -73,7 +62,7 @@ static struct json_object *json_released_pin(const struct gmem_snapshot *s,
 	json_object_object_add(j, "last_pin_age_ms", jint(age_ms(s, r->v.last_pin_ns)));
 	json_object_object_add(j, "api", json_object_new_string(
 						 gmem_api_name(st ? st->api : GMEM_API_OTHER)));
-	json_object_object_add(j, "stack", json_frames(st));
+	json_object_object_add(j, "stack", gmem_json_stack(st));
 	return j;
 }
 
