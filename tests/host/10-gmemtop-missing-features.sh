@@ -14,7 +14,7 @@ if [ $rc -eq 0 ]; then
 fi
 echo "gmemtop -b: exit $rc: $out"
 [ $rc -eq 4 ] || { echo "FAIL: expected exit 4 (kernel lacks a feature), got $rc"; exit 1; }
-printf '%s\n' "$out" | grep -q 'fexit/try_grab_folio\|BPF trampolines\|not in this kernel' ||
+grep -q 'fexit/try_grab_folio\|BPF trampolines\|not in this kernel' <<<"$out" ||
 	{ echo "FAIL: the message does not name the missing feature"; exit 1; }
 [ "$(printf '%s\n' "$out" | tail -n 1)" = "gmemtop: run 'gmemtop --probe' for details" ] ||
 	{ echo "FAIL: the last line is not the hint to run 'gmemtop --probe'"; exit 1; }

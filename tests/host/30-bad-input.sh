@@ -11,7 +11,7 @@ expect() { # RC PATTERN CMD...
 	shift 2
 	out=$("$@" 2>&1)
 	rc=$?
-	if [ $rc -ne "$want" ] || ! printf '%s\n' "$out" | grep -q -- "$pat"; then
+	if [ $rc -ne "$want" ] || ! grep -q -- "$pat" <<<"$out"; then
 		echo "FAIL: '$*': exit $rc (want $want), output: $out"
 		fails=$((fails + 1))
 	else

@@ -71,10 +71,10 @@ q '.features[] | select(.feature == "lsm/file_mprotect (BPF LSM)") | (.available
 table=$("$top" --probe 2>&1)
 rc=$?
 [ $rc -eq 4 ] || fail "table: expected exit 4, got $rc"
-printf '%s\n' "$table" | grep -q '^NEEDED  *FEATURE  *AVAIL  *DETAIL' || fail "table: no header"
-printf '%s\n' "$table" | grep -qE '^required +fexit/try_grab_folio +no +.*EPERM' ||
+grep -q '^NEEDED  *FEATURE  *AVAIL  *DETAIL' <<<"$table" || fail "table: no header"
+grep -qE '^required +fexit/try_grab_folio +no +.*EPERM' <<<"$table" ||
 	fail "table: fexit/try_grab_folio row does not say no/EPERM"
-printf '%s\n' "$table" | grep -qE '^required +iter/task_file \(kernel scan\) +yes' ||
+grep -qE '^required +iter/task_file \(kernel scan\) +yes' <<<"$table" ||
 	fail "table: the scan is not yes"
 [ "$(printf '%s\n' "$table" | tail -n 1)" = "gmemtop cannot run here: a required feature is missing" ] ||
 	fail "table: no verdict line at the end"
