@@ -74,22 +74,20 @@ static __always_inline bool mapping_is_guest_memfd(struct address_space *mapping
 	return BPF_CORE_READ(mapping, flags) & (1UL << bit);
 }
 
-/* folio->flags until 6.17: a plain word. */
-struct folio___flags_word {
-	unsigned long flags;
-} __attribute__((preserve_access_index));
-
 /*
  * The first word of folio->flags: an unsigned long until 6.17, then
  * memdesc_flags_t, a struct of one long (6.18, "mm: introduce
- * memdesc_flags_t").  A CO-RE read of the field with the wrong C type does
- * not relocate, so each layout is read through its own type.
+ * memdesc_flags_t").  Either way it is the first word of struct page and
+ * so of struct folio, which is read without CO-RE: a field-exists guard
+ * per layout compiled into a relocation the compiler may hoist above the
+ * guard, which the verifier then rejects as an invalid CO-RE relocation.
  */
 static __always_inline unsigned long folio_flags_word(struct folio *folio)
 {
-	if (bpf_core_field_exists(struct folio___flags_word, flags))
-		return BPF_CORE_READ((struct folio___flags_word *)folio, flags);
-	return BPF_CORE_READ(folio, flags.f);
+	unsigned long flags = 0;
+
+	bpf_probe_read_kernel(&flags, sizeof(flags), folio);
+	return flags;
 }
 
 /* log2 of the folio's pages: 0 unless PG_head, then the low byte of the
@@ -103,6 +101,16 @@ static __always_inline __u32 folio_order(struct folio *folio)
 		return 0;
 	bpf_core_read(&flags1, sizeof(flags1), &folio->_flags_1);
 	return flags1 & 0xff;
+}
+
+/* The pins the kernel holds on a folio: large folios count them in
+ * _pincount, order-0 ones in _refcount, GUP_PIN_COUNTING_BIAS each (so
+ * 1024 plain references there read as one more pin: never fewer). */
+static __always_inline __u32 folio_kernel_pins(struct folio *folio)
+{
+	if (folio_order(folio))
+		return BPF_CORE_READ(folio, _pincount.counter);
+	return (__u32)BPF_CORE_READ(folio, _refcount.counter) / GMEM_GUP_PIN_COUNTING_BIAS;
 }
 
 /*

@@ -129,10 +129,59 @@ static __always_inline void fill_new(void *ctx, struct gmem_folio_pins *v, struc
 	gup_call_note_holder();
 }
 
+/* v->pins and v->pins_gen as one word (include/gmem/abi.h): every change
+ * of pins adds PINS_GEN too. */
+#define PINS_GEN (1ull << 32)
+
+static __always_inline __u64 *pins_word(struct gmem_folio_pins *v)
+{
+	return (__u64 *)&v->pins;
+}
+
 /* Is 'v' still the element of 'key'?  (Not deleted and reused meanwhile.) */
 static __always_inline bool still_owned(__u64 key, struct gmem_folio_pins *v)
 {
 	return bpf_map_lookup_elem(&folio_pins, &key) == v;
+}
+
+/*
+ * Unpins the kernel did not let us see: it skips an unpin program while the
+ * same program is running on that CPU (a task preempted inside it, an
+ * interrupt's O_DIRECT completion), and counts the skip as a recursion
+ * miss.  Such a miss leaves more pins tracked than the kernel holds, and
+ * nothing else does: a pin is counted here after the kernel took it
+ * (fexit), an unpin before the kernel drops it (fentry), so while either
+ * is in flight the kernel's count is the higher one.  So 'tracked' (read
+ * first) above 'kernel' (read after) is pins released unseen: bring the
+ * entry down to the kernel's count, unless it changed meanwhile.
+ */
+static __always_inline void recover_unpins(__u64 key, struct gmem_folio_pins *v, __u64 seen,
+					   __u32 kernel)
+{
+	__u32 tracked = (__u32)seen;
+
+	/* 'seen': pins and generation as read before 'kernel' */
+	if (tracked <= kernel ||
+	    __sync_val_compare_and_swap(pins_word(v), seen, seen - tracked + kernel + PINS_GEN) != seen)
+		return;
+	if (!still_owned(key, v)) {
+		/* reused for another folio under us: give it back */
+		__sync_fetch_and_add(pins_word(v), PINS_GEN + tracked - kernel);
+		return;
+	}
+	stat_add(GMEM_STAT_UNPIN_RECOVERED, tracked - kernel);
+}
+
+/* A pin of 'refs' on a tracked folio: first recover the unpins missed
+ * since its last event, so that a holder whose pins are all gone is
+ * replaced by the new pinner, not credited with its pin. */
+static __always_inline void recover_before_pin(__u64 key, struct gmem_folio_pins *v,
+					       struct folio *folio, __u32 refs)
+{
+	__u64 seen = *pins_word(v);
+	__u32 kernel = folio_kernel_pins(folio);
+
+	recover_unpins(key, v, seen, kernel > refs ? kernel - refs : 0);
 }
 
 /*
@@ -159,7 +208,6 @@ static __always_inline void folio_grab(void *ctx, struct folio *folio, __u32 ref
 	stat_add(pin ? GMEM_STAT_PIN : GMEM_STAT_GET, refs);
 	for (int attempt = 0; attempt < 4; attempt++) {
 		struct gmem_folio_pins *v = bpf_map_lookup_elem(&folio_pins, &key);
-		__u32 *count;
 		__u32 old;
 
 		if (!v) {
@@ -178,10 +226,17 @@ static __always_inline void folio_grab(void *ctx, struct folio *folio, __u32 ref
 			stat_add(err == -7 /* E2BIG */ ? GMEM_STAT_MAP_FULL : GMEM_STAT_RACE_LOST, 1);
 			return;
 		}
-		count = pin ? &v->pins : &v->gets;
-		old = __sync_fetch_and_add(count, refs);
+		if (pin) {
+			recover_before_pin(key, v, folio, refs);
+			old = (__u32)__sync_fetch_and_add(pins_word(v), PINS_GEN + refs);
+		} else {
+			old = __sync_fetch_and_add(&v->gets, refs);
+		}
 		if (!still_owned(key, v)) {
-			__sync_fetch_and_sub(count, refs);
+			if (pin)
+				__sync_fetch_and_add(pins_word(v), PINS_GEN - refs);
+			else
+				__sync_fetch_and_sub(&v->gets, refs);
 			continue;
 		}
 		if (pin && old == 0) {
@@ -319,6 +374,26 @@ static __always_inline long counter_take(__u64 key, struct gmem_folio_pins *v, _
 	return -1;
 }
 
+/* counter_take() for the pins, generation and all (pins_word()). */
+static __always_inline long pins_take(__u64 key, struct gmem_folio_pins *v, __u32 refs)
+{
+	__u64 *word = pins_word(v);
+
+	for (int i = 0; i < 8; i++) {
+		__u64 old = *word;
+		__u32 pins = (__u32)old, take = pins < refs ? pins : refs;
+
+		if (__sync_val_compare_and_swap(word, old, old + PINS_GEN - take) != old)
+			continue;
+		if (still_owned(key, v))
+			return take;
+		/* reused for another folio under us: give it back */
+		__sync_fetch_and_add(word, PINS_GEN + take);
+		return -1;
+	}
+	return -1;
+}
+
 /*
  * Release 'refs' FOLL_PIN references of a tracked folio.  Never below
  * zero: references beyond what we saw taken were taken before we attached
@@ -334,7 +409,7 @@ __noinline int folio_unpin(__u64 addr, __u32 refs)
 			stat_add(GMEM_STAT_UNPIN_UNKNOWN, refs);
 		return 0;
 	}
-	taken = counter_take(addr, v, &v->pins, refs);
+	taken = pins_take(addr, v, refs);
 	if (taken < 0) {
 		stat_add(GMEM_STAT_UNPIN_UNKNOWN, refs);
 		return 0;
@@ -588,10 +663,11 @@ int BPF_PROG(unpin_folios_entry, struct folio **folios, unsigned long nfolios)
 /*
  * folio_add_pin() (fs/direct-io.c: a page shared by several blocks of one
  * legacy direct I/O) adds a pin to an already pinned folio by hand, without
- * try_grab_folio(): count it here.
+ * try_grab_folio(): count it here, at exit like every pin (after the
+ * kernel's count: recover_unpins() relies on that order).
  */
-SEC("fentry/folio_add_pin")
-int BPF_PROG(folio_add_pin_entry, struct folio *folio)
+SEC("fexit/folio_add_pin")
+int BPF_PROG(folio_add_pin_exit, struct folio *folio)
 {
 	folio_grab(ctx, folio, 1, foll_pin, GMEM_PIN_F_SLOW);
 	return 0;
@@ -784,7 +860,18 @@ int BPF_KPROBE(unpin_folios_kprobe, struct folio **folios, unsigned long nfolios
 SEC("kprobe/folio_add_pin")
 int BPF_KPROBE(folio_add_pin_kprobe, struct folio *folio)
 {
-	folio_grab(ctx, folio, 1, foll_pin, GMEM_PIN_F_SLOW);
+	if (guest_mapping(folio))
+		stash_args(ctx, STASH_FOLIO_ADD_PIN, GMEM_STAT_MAP_FULL);
+	return 0;
+}
+
+SEC("kretprobe/folio_add_pin")
+int BPF_KRETPROBE(folio_add_pin_kretprobe)
+{
+	struct kprobe_args a;
+
+	if (unstash_args(STASH_FOLIO_ADD_PIN, &a))
+		folio_grab(ctx, (struct folio *)a.arg[0], 1, foll_pin, GMEM_PIN_F_SLOW);
 	return 0;
 }
 
@@ -803,6 +890,44 @@ int BPF_KRETPROBE(folio_add_pins_kretprobe, int ret)
 
 	if (unstash_args(STASH_FOLIO_ADD_PINS, &a))
 		add_pins_exit(ctx, (struct folio *)a.arg[0], a.arg[1], ret);
+	return 0;
+}
+
+/*
+ * The unpins missed on folios that see no further pin: userspace runs this
+ * (BPF_PROG_RUN) before it reads folio_pins, so that a snapshot's counts
+ * are the kernel's.  A folio freed since reads refcount 0: no pins.
+ */
+static long recover_entry(struct bpf_map *map, __u64 *key, struct gmem_folio_pins *v, void *ctx)
+{
+	__u64 seen = *pins_word(v);
+
+	if ((__u32)seen)
+		recover_unpins(*key, v, seen, folio_kernel_pins((struct folio *)*key));
+	return 0;
+}
+
+SEC("syscall")
+int recover_missed_unpins(void *ctx)
+{
+	bpf_for_each_map_elem(&folio_pins, recover_entry, NULL, 0);
+	return 0;
+}
+
+/*
+ * FOLL_GET references the kernel no longer shows (released by a plain
+ * folio_put(), which is not traced), cleared in place by userspace's
+ * gmem_tracker_gc() if the entry did not change since it looked: deleting
+ * the entry instead could lose a pin landing on it meanwhile.
+ */
+SEC("syscall")
+int forget_gets(struct gmem_forget_gets *a)
+{
+	__u64 key = a->folio;
+	struct gmem_folio_pins *v = bpf_map_lookup_elem(&folio_pins, &key);
+
+	if (v && v->last_pin_ns == a->last_pin_ns)
+		__sync_val_compare_and_swap(&v->gets, a->gets, 0);
 	return 0;
 }
 

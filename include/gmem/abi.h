@@ -84,12 +84,21 @@ struct gmem_folio_pins {
 	__u64 first_pin_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	__u64 last_pin_ns;
 	__u32 dev;          /* s_dev of the guest_memfd superblock */
-	__u32 pins;         /* outstanding FOLL_PIN references */
-	__u32 gets;         /* FOLL_GET references taken (released unseen) */
 	__u32 flags;        /* GMEM_PIN_F_* */
+	/*
+	 * pins and pins_gen are one 64-bit word, pins the low half, that the
+	 * programs change atomically, the generation by one at every change:
+	 * bpf/pins.bpf.c recover_unpins() brings pins down only if no change
+	 * came between its reads (a pin and an unpin meanwhile would leave
+	 * pins as it was).
+	 */
+	__u32 pins;         /* outstanding FOLL_PIN references */
+	__u32 pins_gen;
+	__u32 gets;         /* FOLL_GET references taken (released unseen) */
 	__u32 tgid;         /* first pinner */
 	__u32 pid;
 	char comm[GMEM_COMM_LEN];
+	__u32 _pad;
 	__u64 cgroup_id;    /* first pinner's cgroup (v2) */
 	__s32 stack_id;     /* kernel stack of the first pin in pin_stacks, < 0: none */
 	/* the first pinner's user stack in user_stacks (gmemtop --ustack), < 0:
@@ -105,7 +114,21 @@ struct gmem_folio_pins {
 	__u64 mm;
 	__u64 addr;
 };
-_Static_assert(sizeof(struct gmem_folio_pins) == 112, "gmem_folio_pins");
+_Static_assert(sizeof(struct gmem_folio_pins) == 120, "gmem_folio_pins");
+_Static_assert(__builtin_offsetof(struct gmem_folio_pins, pins) % 8 == 0 &&
+		       __builtin_offsetof(struct gmem_folio_pins, pins_gen) ==
+			       __builtin_offsetof(struct gmem_folio_pins, pins) + 4,
+	       "gmem_folio_pins: pins and pins_gen one aligned word");
+
+/* bpf/pins.bpf.c forget_gets (SEC("syscall")): clear the FOLL_GET count of
+ * folio_pins' entry 'folio' if it still reads 'gets' and 'last_pin_ns'. */
+struct gmem_forget_gets {
+	__u64 folio;
+	__u64 last_pin_ns;
+	__u32 gets;
+	__u32 _pad;
+};
+_Static_assert(sizeof(struct gmem_forget_gets) == 24, "gmem_forget_gets");
 
 #define GMEM_MAX_STACK_DEPTH 32
 #define GMEM_DEFAULT_MAX_STACKS 4096
@@ -156,6 +179,13 @@ enum gmem_stat {
 	/* an outer GUP call not followed (gup_calls full): the addresses of
 	 * the pins it took are shown as unknown, the pins are counted */
 	GMEM_STAT_ADDR_UNRECORDED,
+	/* pins released while their unpin program was skipped (recursion
+	 * guard), recovered from the kernel's own count (bpf/pins.bpf.c
+	 * recover_unpins()) */
+	GMEM_STAT_UNPIN_RECOVERED,
+	/* unpin program runs the kernel skipped (filled in by userspace):
+	 * their pins are recovered, so not lost */
+	GMEM_STAT_UNPIN_RUNS_MISSED,
 	GMEM_STAT_NR,
 };
 

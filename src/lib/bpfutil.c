@@ -40,7 +40,8 @@ int gmem_bpf_attach_all(struct bpf_object_skeleton *s)
 		struct bpf_link *link;
 		int err;
 
-		if (!bpf_program__autoload(prog))
+		/* SEC("syscall"): run by userspace, never attached */
+		if (!bpf_program__autoload(prog) || section_has_prefix(prog, "syscall"))
 			continue;
 		link = bpf_program__attach(prog);
 		err = libbpf_get_error(link);
@@ -57,19 +58,63 @@ int gmem_bpf_attach_all(struct bpf_object_skeleton *s)
 	return 0;
 }
 
+/*
+ * struct bpf_link_info as far as perf_event.kprobe.missed (Linux 6.7),
+ * which the uapi headers of older libbpf packages lack.  The layout is
+ * uapi: type, id, prog_id, then an 8-aligned union whose perf_event member
+ * is {type, pad, kprobe {func_name, name_len, offset, addr, missed}}.
+ */
+struct link_info_kprobe {
+	__u32 type;
+	__u32 id;
+	__u32 prog_id;
+	__u32 pad;
+	__u32 perf_event_type;
+	__u32 pad2;
+	__u64 func_name;
+	__u32 name_len;
+	__u32 offset;
+	__u64 addr;
+	__u64 missed;
+};
+_Static_assert(sizeof(struct link_info_kprobe) == 56, "bpf_link_info layout");
+
+#define LINK_TYPE_PERF_EVENT 7 /* BPF_LINK_TYPE_PERF_EVENT */
+
+/* Runs of program i the kernel skipped: its recursion guard, and for a
+ * kprobe the kprobe's own misses (a kretprobe's maxactive among them). */
+static __u64 prog_misses(const struct bpf_object_skeleton *s, int i)
+{
+	struct bpf_prog_info info = {};
+	struct link_info_kprobe kinfo = {};
+	__u32 len = sizeof(info), klen = sizeof(kinfo);
+	int fd = bpf_program__fd(*s->progs[i].prog);
+	struct bpf_link *link = s->progs[i].link ? *s->progs[i].link : NULL;
+	__u64 n = 0;
+
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+		n += info.recursion_misses;
+	if (link && section_has_prefix(*s->progs[i].prog, "k") &&
+	    !bpf_obj_get_info_by_fd(bpf_link__fd(link), &kinfo, &klen) &&
+	    kinfo.type == LINK_TYPE_PERF_EVENT)
+		n += kinfo.missed;
+	return n;
+}
+
 __u64 gmem_bpf_recursion_misses(const struct bpf_object_skeleton *s)
 {
 	__u64 sum = 0;
 
-	for (int i = 0; i < s->prog_cnt; i++) {
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(*s->progs[i].prog);
-
-		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
-			sum += info.recursion_misses;
-	}
+	for (int i = 0; i < s->prog_cnt; i++)
+		sum += prog_misses(s, i);
 	return sum;
+}
+
+void gmem_bpf_misses_by_kind(const struct bpf_object_skeleton *s, gmem_bpf_prog_kind_fn kind,
+			     __u64 *sums)
+{
+	for (int i = 0; i < s->prog_cnt; i++)
+		sums[kind(*s->progs[i].prog)] += prog_misses(s, i);
 }
 
 int gmem_bpf_load_attach(struct bpf_object_skeleton *s, const char *what, const char **stage)
@@ -158,47 +203,6 @@ void gmem_bpf_keep_family(struct bpf_object *obj, enum gmem_attach_mode mode)
 	bpf_object__for_each_program(prog, obj)
 		if (!gmem_bpf_in_family(prog, mode))
 			bpf_program__set_autoload(prog, false);
-}
-
-/*
- * struct bpf_link_info as far as perf_event.kprobe.missed (Linux 6.7),
- * which the uapi headers of older libbpf packages lack.  The layout is
- * uapi: type, id, prog_id, then an 8-aligned union whose perf_event member
- * is {type, pad, kprobe {func_name, name_len, offset, addr, missed}}.
- */
-struct link_info_kprobe {
-	__u32 type;
-	__u32 id;
-	__u32 prog_id;
-	__u32 pad;
-	__u32 perf_event_type;
-	__u32 pad2;
-	__u64 func_name;
-	__u32 name_len;
-	__u32 offset;
-	__u64 addr;
-	__u64 missed;
-};
-_Static_assert(sizeof(struct link_info_kprobe) == 56, "bpf_link_info layout");
-
-#define LINK_TYPE_PERF_EVENT 7 /* BPF_LINK_TYPE_PERF_EVENT */
-
-__u64 gmem_bpf_kprobe_missed(const struct bpf_object_skeleton *s)
-{
-	__u64 sum = 0;
-
-	for (int i = 0; i < s->prog_cnt; i++) {
-		struct bpf_link *link = *s->progs[i].link;
-		struct link_info_kprobe info = {};
-		__u32 len = sizeof(info);
-
-		if (!link || !section_has_prefix(*s->progs[i].prog, "k"))
-			continue;
-		if (!bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) &&
-		    info.type == LINK_TYPE_PERF_EVENT)
-			sum += info.missed;
-	}
-	return sum;
 }
 
 int gmem_bpf_start_family(enum gmem_attach_mode mode, const char *what,

@@ -20,8 +20,16 @@ int gmem_bpf_load_attach(struct bpf_object_skeleton *s, const char *what, const 
 /* Sums a per-CPU 'stats' map into 'out'. */
 int gmem_bpf_sum_stats(int map_fd, struct gmem_stats *out);
 /* Runs of the skeleton's programs the kernel skipped because the same
- * program was already running on that CPU (bpf_prog_info.recursion_misses). */
+ * program was already running on that CPU (bpf_prog_info.recursion_misses),
+ * and for kprobes and kretprobes the kprobe's own misses (a kprobe hit while
+ * one runs, kretprobe instances exhausted: maxactive; from bpf_link_info,
+ * Linux 6.7+, 0 before). */
 __u64 gmem_bpf_recursion_misses(const struct bpf_object_skeleton *s);
+/* The same, kprobe misses included, summed per kind of program:
+ * sums[kind(prog)] for each program. */
+typedef unsigned int (*gmem_bpf_prog_kind_fn)(const struct bpf_program *prog);
+void gmem_bpf_misses_by_kind(const struct bpf_object_skeleton *s, gmem_bpf_prog_kind_fn kind,
+			     __u64 *sums);
 
 /*
  * The tracing objects carry each hook twice: fentry/fexit programs and
@@ -41,10 +49,6 @@ const char *gmem_attach_mode_name(enum gmem_attach_mode mode);
 bool gmem_bpf_in_family(const struct bpf_program *prog, enum gmem_attach_mode mode);
 /* Switches off every program of the object not in family 'mode'. */
 void gmem_bpf_keep_family(struct bpf_object *obj, enum gmem_attach_mode mode);
-/* Runs of the skeleton's kprobes and kretprobes the kernel missed (a
- * kprobe hit while one runs, kretprobe instances exhausted: maxactive),
- * from bpf_link_info (Linux 6.7+; 0 before). */
-__u64 gmem_bpf_kprobe_missed(const struct bpf_object_skeleton *s);
 
 /* Starts something in one family: 0 or -errno, with a message. */
 typedef int (*gmem_bpf_start_fn)(void *ctx, enum gmem_attach_mode family);

@@ -102,6 +102,11 @@ static void table_header(FILE *out, const struct gmem_snapshot *s,
 	if (s->stats.v[GMEM_STAT_UNPIN_UNKNOWN])
 		fprintf(out, "note: %llu unpins of guest memory pinned before tracking began\n",
 			(__u64)s->stats.v[GMEM_STAT_UNPIN_UNKNOWN]);
+	if (s->stats.v[GMEM_STAT_UNPIN_RUNS_MISSED])
+		fprintf(out, "note: the kernel skipped %llu unpin runs (recursion guard); %llu pins "
+			     "released meanwhile were recovered from its counts\n",
+			(__u64)s->stats.v[GMEM_STAT_UNPIN_RUNS_MISSED],
+			(__u64)s->stats.v[GMEM_STAT_UNPIN_RECOVERED]);
 }
 
 static void table_procs(FILE *out, const struct gmem_snapshot *s,

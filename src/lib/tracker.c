@@ -29,6 +29,7 @@ struct gmem_tracker {
 		__u32 gets;
 	} *idle;
 	size_t nr_idle, cap_idle;
+	__u64 nr_entries;           /* in folio_pins at the last read */
 	enum gmem_attach_mode family; /* the programs loaded: fentry or kprobe */
 	bool ustack;                /* user stacks recorded (--ustack) */
 	struct gmem_usyms *usyms;   /* their modules' symbols, kept across snapshots */
@@ -64,7 +65,7 @@ static void configure_extra_pins(struct gmem_pins *skel, const struct gmem_kerne
 	bool add_pin = gmem_kernel_has_func(k, "folio_add_pin");
 	bool add_pins = gmem_kernel_has_func(k, "folio_add_pins");
 
-	bpf_program__set_autoload(skel->progs.folio_add_pin_entry, add_pin);
+	bpf_program__set_autoload(skel->progs.folio_add_pin_exit, add_pin);
 	bpf_program__set_autoload(skel->progs.folio_add_pins_entry, add_pins);
 	bpf_program__set_autoload(skel->progs.folio_add_pins_exit, add_pins);
 	bpf_program__set_autoload(skel->progs.try_grab_folio_in_add_pins, add_pins);
@@ -377,6 +378,10 @@ static char **program_names(void)
 		return NULL;
 	names = calloc(skel->skeleton->prog_cnt + 1, sizeof(*names));
 	bpf_object__for_each_program(prog, skel->obj) {
+		/* SEC("syscall") (recover_missed_unpins): nothing to attach,
+		 * loaded with the rest */
+		if (!strchr(bpf_program__section_name(prog), '/'))
+			continue;
 		if (names && listed(names, n, bpf_program__section_name(prog)))
 			continue;
 		if (!names || !(names[n++] = strdup(bpf_program__section_name(prog)))) {
@@ -574,9 +579,16 @@ static int read_ustacks(struct gmem_tracker *t, struct gmem_snapshot *s)
 	return err;
 }
 
-/* An entry whose pins have been 0 this long is forgotten (the programs
- * never delete; a later pin creates it anew). */
+/*
+ * An entry whose pins have been 0 this long may be forgotten (the programs
+ * never delete; a later pin creates it anew), but only when folio_pins is
+ * half full: a pin that lands between the re-check and the delete (one
+ * syscall) is lost, its unpin then counted as untracked.  Seen when a
+ * paused workload's entries were forgotten just as it resumed.
+ */
 #define IDLE_ENTRY_NS (2ull * 1000000000)
+/* A folio whose pins were all released is listed this long after. */
+#define RELEASED_SHOWN_NS (10ull * 1000000000)
 
 static __u64 monotonic_ns(void)
 {
@@ -637,11 +649,27 @@ static void forget_stale_gup_calls(struct gmem_tracker *t)
 		bpf_map_delete_elem(fd, &stale[i]);
 }
 
+/* FOLL_GET references of an idle entry released unseen: 0, in place
+ * (bpf/pins.bpf.c forget_gets). */
+static void forget_gets(struct gmem_tracker *t, __u64 key, const struct gmem_folio_pins *v)
+{
+	struct gmem_forget_gets args = { .folio = key, .last_pin_ns = v->last_pin_ns,
+					 .gets = v->gets };
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &args, .ctx_size_in = sizeof(args));
+	int err = bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.forget_gets), &run);
+
+	if (err)
+		gmem_warn("failed to run forget_gets: %s", strerror(-err));
+}
+
 void gmem_tracker_gc(struct gmem_tracker *t, const struct gmem_snapshot *s)
 {
 	forget_stale_gup_calls(t);
 	int fd = bpf_map__fd(t->skel->maps.folio_pins);
 	struct gmem_folio_pins v;
+
+	/* forget idle entries only when the map needs the room (IDLE_ENTRY_NS) */
+	bool prune = t->nr_entries * 2 >= bpf_map__max_entries(t->skel->maps.folio_pins);
 
 	for (size_t i = 0; i < t->nr_idle; i++) {
 		const struct idle_entry *e = &t->idle[i];
@@ -654,7 +682,10 @@ void gmem_tracker_gc(struct gmem_tracker *t, const struct gmem_snapshot *s)
 		if (bpf_map_lookup_elem(fd, &e->key, &v) || v.pins ||
 		    v.last_pin_ns != e->last_pin_ns)
 			continue;
-		bpf_map_delete_elem(fd, &e->key);
+		if (prune)
+			bpf_map_delete_elem(fd, &e->key);
+		else if (v.gets)
+			forget_gets(t, e->key, &v);
 	}
 	t->nr_idle = 0;
 	if (t->refs)
@@ -672,6 +703,49 @@ static int read_ref_holders(struct gmem_tracker *t, struct gmem_snapshot *s)
 	return err;
 }
 
+/* What a run the kernel skipped costs, by program (bpf/pins.bpf.c). */
+enum missed_run {
+	MISSED_LOST,    /* a pin, a FOLL_GET reference, or a model event */
+	MISSED_UNPIN,   /* an unpin: recovered from the kernel's count */
+	MISSED_ADDRESS, /* an outer GUP call: its pins' addresses unknown */
+	MISSED_NR,
+};
+
+static unsigned int missed_run_kind(const struct bpf_program *prog)
+{
+	const char *name = bpf_program__name(prog);
+
+	if (!strncmp(name, "unpin_", 6) || !strncmp(name, "gup_put_folio_", 14))
+		return MISSED_UNPIN;
+	/* GUP_CALL_PROGS: <outer call>_entry, <outer call>_exit */
+	if (!strncmp(name, "pin_user_pages", 14) || !strncmp(name, "get_user_pages", 14))
+		return MISSED_ADDRESS;
+	return MISSED_LOST;
+}
+
+static void add_missed_runs(struct gmem_tracker *t, struct gmem_stats *st)
+{
+	__u64 missed[MISSED_NR] = {};
+
+	gmem_bpf_misses_by_kind(t->skel->skeleton, missed_run_kind, missed);
+	st->v[GMEM_STAT_RECURSION_MISSED] += missed[MISSED_LOST];
+	st->v[GMEM_STAT_UNPIN_RUNS_MISSED] = missed[MISSED_UNPIN];
+	st->v[GMEM_STAT_ADDR_UNRECORDED] += missed[MISSED_ADDRESS];
+}
+
+/* Bring folios whose unpins the kernel skipped down to the kernel's count
+ * (bpf/pins.bpf.c, recover_unpins()), so that the read below is exact. */
+static int recover_missed_unpins(struct gmem_tracker *t)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	int err = bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.recover_missed_unpins),
+					 &run);
+
+	if (err)
+		gmem_err("failed to run recover_missed_unpins: %s", strerror(-err));
+	return err;
+}
+
 int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 {
 	int fd = bpf_map__fd(t->skel->maps.folio_pins);
@@ -681,6 +755,10 @@ int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 	int err;
 
 	t->nr_idle = 0;
+	t->nr_entries = 0;
+	err = recover_missed_unpins(t);
+	if (err)
+		return err;
 	/* no deletes during the walk: a hash map's walk restarts from its
 	 * first key when the current one is gone */
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
@@ -688,13 +766,15 @@ int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &v))
 			continue;
+		t->nr_entries++;
 		if (v.pins == 0) {
 			if (now > v.last_pin_ns + IDLE_ENTRY_NS &&
 			    (err = remember_idle(t, key, &v)))
 				return err;
-			/* all released: shown as such until forgotten
-			 * (transient pins), with its last holder's stack */
-			if (!v.gets && v.last_pin_ns && !(err = gmem_snapshot_add_released(s, key, &v)))
+			/* all released: shown as such for a while (transient
+			 * pins), with its last holder's stack */
+			if (!v.gets && v.last_pin_ns && now <= v.last_pin_ns + RELEASED_SHOWN_NS &&
+			    !(err = gmem_snapshot_add_released(s, key, &v)))
 				err = read_stack(t, s, v.stack_id);
 			if (err)
 				return err;
@@ -713,9 +793,7 @@ int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 	err = gmem_bpf_sum_stats(bpf_map__fd(t->skel->maps.stats), &s->stats);
 	if (err)
 		return err;
-	s->stats.v[GMEM_STAT_RECURSION_MISSED] = gmem_bpf_recursion_misses(t->skel->skeleton);
-	/* a missed kprobe or kretprobe run is a pin or unpin lost alike */
-	s->stats.v[GMEM_STAT_RECURSION_MISSED] += gmem_bpf_kprobe_missed(t->skel->skeleton);
+	add_missed_runs(t, &s->stats);
 	return t->refs ? read_ref_holders(t, s) : 0;
 }
 

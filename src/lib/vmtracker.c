@@ -16,6 +16,8 @@
 struct gmem_vmtracker {
 	struct gmem_lifecycle *skel;
 	enum gmem_attach_mode family; /* the programs loaded: fentry or kprobe */
+	__u64 anon_missed;            /* __anon_vma_prepare runs skipped, so far */
+	__u64 anon_lost;              /* of those, counted as lost */
 };
 
 /* Each program's kernel function, and what it is for (for --probe). */
@@ -184,6 +186,41 @@ static int add_gmem_file(struct gmem_snapshot *s, __u64 key, const void *v)
 	return gmem_snapshot_add_gmem_file(s, key, v);
 }
 
+enum { MISSED_MODEL, MISSED_ANON_VMA, MISSED_NR };
+
+static unsigned int missed_run_kind(const struct bpf_program *prog)
+{
+	return strstr(bpf_program__name(prog), "anon_vma_prepare") ? MISSED_ANON_VMA
+								  : MISSED_MODEL;
+}
+
+/* Is a memslot still waiting for its VMA's first anonymous fault? */
+static bool anon_waiting(const struct gmem_vmtracker *vt)
+{
+	__u64 key[8]; /* struct anon_vma_key (bpf/lifecycle.bpf.c): 16 bytes */
+
+	return !bpf_map_get_next_key(bpf_map__fd(vt->skel->maps.anon_pending), NULL, key);
+}
+
+/*
+ * Lifecycle runs the kernel skipped (recursion guard) lose a VM, file or
+ * memslot event: counted as lost.  But __anon_vma_prepare runs on every
+ * anonymous VMA's first fault in the system, and a skipped run loses
+ * something only if a memslot waited for that VMA, whose wait then stays
+ * in anon_pending: skips since the last read count as lost only while a
+ * wait is left.
+ */
+static void add_missed_runs(struct gmem_vmtracker *vt, struct gmem_stats *st)
+{
+	__u64 missed[MISSED_NR] = {};
+
+	gmem_bpf_misses_by_kind(vt->skel->skeleton, missed_run_kind, missed);
+	if (missed[MISSED_ANON_VMA] > vt->anon_missed && anon_waiting(vt))
+		vt->anon_lost += missed[MISSED_ANON_VMA] - vt->anon_missed;
+	vt->anon_missed = missed[MISSED_ANON_VMA];
+	st->v[GMEM_STAT_RECURSION_MISSED] += missed[MISSED_MODEL] + vt->anon_lost;
+}
+
 int gmem_vmtracker_read(struct gmem_vmtracker *vt, struct gmem_snapshot *s)
 {
 	struct gmem_stats st = {};
@@ -205,6 +242,7 @@ int gmem_vmtracker_read(struct gmem_vmtracker *vt, struct gmem_snapshot *s)
 	if (err)
 		return err;
 	s->stats.v[GMEM_STAT_MODEL_MAP_FULL] += st.v[GMEM_STAT_MODEL_MAP_FULL];
+	add_missed_runs(vt, &s->stats);
 	return 0;
 }
 

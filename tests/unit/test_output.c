@@ -205,9 +205,14 @@ static void json_is_complete_when_nothing_was_lost(void **state)
 	fx.s.stats.v[GMEM_STAT_GET] = 2;
 	fx.s.stats.v[GMEM_STAT_UNPIN] = 7;
 	fx.s.stats.v[GMEM_STAT_UNPIN_UNKNOWN] = 5;
+	/* skipped unpins whose pins were recovered from the kernel's counts */
+	fx.s.stats.v[GMEM_STAT_UNPIN_RUNS_MISSED] = 4;
+	fx.s.stats.v[GMEM_STAT_UNPIN_RECOVERED] = 3;
 	root = render_json(&fx.s);
 	assert_true(bool_member(root, "complete"));
 	assert_int_equal(int_member(member(root, "stats"), "lost"), 0);
+	assert_int_equal(int_member(member(root, "stats"), "unpin_runs_missed"), 4);
+	assert_int_equal(int_member(member(root, "stats"), "unpins_recovered"), 3);
 	json_object_put(root);
 }
 
@@ -222,6 +227,7 @@ static void json_is_incomplete_when_any_loss_counter_is_set(void **state)
 		{ GMEM_STAT_SCAN_DROPPED, "scan_dropped" },
 		{ GMEM_STAT_SCAN_TRUNCATED, "scan_truncated" },
 		{ GMEM_STAT_UNPIN_TRUNCATED, "lost_unpin_truncated" },
+		{ GMEM_STAT_RECURSION_MISSED, "lost_recursion" },
 	};
 
 	for (size_t i = 0; i < sizeof(loss) / sizeof(loss[0]); i++) {

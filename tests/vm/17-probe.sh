@@ -61,10 +61,10 @@ done
 # pins that bypass try_grab_folio(): folio_add_pin() is in every kernel we
 # run, folio_add_pins() came later (not in 6.12); ground truth: kallsyms
 in_kallsyms() { grep -q " $1\$" /proc/kallsyms && echo true || echo false; }
-for f in folio_add_pin folio_add_pins; do
-	expect "fentry/$f" "$(in_kallsyms $f)" "$f in /proc/kallsyms: $(in_kallsyms $f)"
+expect "fexit/folio_add_pin" "$(in_kallsyms folio_add_pin)" "folio_add_pin in /proc/kallsyms: $(in_kallsyms folio_add_pin)"
+for f in fentry/folio_add_pins fexit/folio_add_pins; do
+	expect "$f" "$(in_kallsyms folio_add_pins)" "folio_add_pins in /proc/kallsyms: $(in_kallsyms folio_add_pins)"
 done
-expect "fexit/folio_add_pins" "$(in_kallsyms folio_add_pins)" "folio_add_pins in /proc/kallsyms"
 detail "tracking mechanism" | grep -q '^fentry/fexit' || fail "mechanism: $(detail 'tracking mechanism')"
 
 # ground truth: the kernel's config and its own files, not gmemtop

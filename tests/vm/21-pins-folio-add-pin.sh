@@ -3,7 +3,7 @@
 # filesystems without iomap) pins each user page once when it extracts it
 # and again, with folio_add_pin(), for every bio the page goes into; the
 # bio's completion releases those through the unpin functions.  Without
-# fentry/folio_add_pin every such release would be an unpin of a pin never
+# fexit/folio_add_pin every such release would be an unpin of a pin never
 # seen taken (unpins_untracked > 0).  After O_DIRECT reads and writes of
 # guest memory on vfat: more pins seen than pages (the added ones), every
 # one released, none unknown, tracked == kernel == 0.
@@ -12,7 +12,7 @@
 grep -qw vfat /proc/filesystems || skip "no vfat filesystem (needs CONFIG_VFAT_FS built in or loaded)"
 [ -e /dev/loop-control ] || [ -b /dev/loop0 ] || skip "no loop devices (needs CONFIG_BLK_DEV_LOOP)"
 command -v mkdosfs >/dev/null || skip "no mkdosfs in this VM (busybox)"
-gmemtop --probe -j | jq -e '.features[] | select(.feature == "fentry/folio_add_pin") | .available' >/dev/null ||
+gmemtop --probe -j | jq -e '.features[] | select(.feature == "fexit/folio_add_pin") | .available' >/dev/null ||
 	skip "this kernel has no folio_add_pin() (Linux 6.5+)"
 
 img=$T/vfat.img
