@@ -21,6 +21,10 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 1U
+#endif
+
 #define PAGE 4096UL
 
 /* mm/gup_test.h (CONFIG_GUP_TEST), not exported to userspace headers */
@@ -82,6 +86,86 @@ static inline int gmem_create(size_t size, int *vm_out)
 	close(kvm);
 	*vm_out = vm;
 	return fd;
+}
+
+/* KVM_X86_SW_PROTECTED_VM where offered (CONFIG_KVM_SW_PROTECTED_VM). */
+static inline unsigned long gmem_pick_vm_type(int kvm)
+{
+	int types = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_VM_TYPES);
+
+	return types > 0 && (types & (1 << KVM_X86_SW_PROTECTED_VM)) ? KVM_X86_SW_PROTECTED_VM
+								 : KVM_X86_DEFAULT_VM;
+}
+
+/* A VM of type *type, or (*type == ~0UL) of the type gmem_pick_vm_type()
+ * chooses; skips without /dev/kvm. */
+static inline int gmem_create_vm(unsigned long *type)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm;
+
+	if (kvm < 0)
+		die(4, "skip: no usable /dev/kvm: %s", strerror(errno));
+	if (*type == ~0UL)
+		*type = gmem_pick_vm_type(kvm);
+	vm = ioctl(kvm, KVM_CREATE_VM, *type);
+	if (vm < 0)
+		die(4, "skip: KVM_CREATE_VM: %s", strerror(errno));
+	close(kvm);
+	return vm;
+}
+
+/* A guest_memfd, host-mappable if the kernel can (*mappable); -1 if it
+ * has none for this VM. */
+static inline int gmem_create_any(int vm, size_t size, bool *mappable)
+{
+	struct kvm_create_guest_memfd g = { .size = size };
+	int flags;
+
+	*mappable = false;
+	if (ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)
+		return -1;
+	flags = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
+	if (flags > 0 && (flags & GUEST_MEMFD_FLAG_MMAP) && (flags & GUEST_MEMFD_FLAG_INIT_SHARED)) {
+		g.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+		*mappable = true;
+	}
+	return ioctl(vm, KVM_CREATE_GUEST_MEMFD, &g);
+}
+
+/* A memfd of 'pages' pages as a memslot's shared backing, mapped at
+ * *shared and faulted in. */
+static inline int gmem_create_backing(size_t pages, char **shared)
+{
+	int fd = memfd_create("gmem-shared-backing", MFD_CLOEXEC);
+
+	if (fd < 0 || ftruncate(fd, pages * PAGE))
+		die(1, "memfd: %s", strerror(errno));
+	*shared = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (*shared == MAP_FAILED)
+		die(1, "mmap memfd: %s", strerror(errno));
+	for (size_t i = 0; i < pages; i++)
+		(*shared)[i * PAGE] = (char)i;
+	return fd;
+}
+
+/* KVM_SET_USER_MEMORY_REGION2: guest pages [gfn, gfn+n) backed by 'uaddr'
+ * and, if gmem >= 0, by the guest_memfd from page 'off'; n = 0 deletes. */
+static inline int gmem_set_slot(int vm, int gmem, __u32 slot, __u64 gfn, __u64 n, void *uaddr,
+				__u64 off)
+{
+	struct kvm_userspace_memory_region2 r = {
+		.slot = slot,
+		.guest_phys_addr = gfn * PAGE,
+		.memory_size = n * PAGE,
+		.userspace_addr = (__u64)(unsigned long)uaddr,
+		.guest_memfd_offset = off * PAGE,
+	};
+
+	if (n && gmem >= 0) {
+		r.flags = KVM_MEM_GUEST_MEMFD;
+		r.guest_memfd = (__u32)gmem;
+	}
+	return ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &r);
 }
 
 /* Map all of it and fault every page in, so the page cache holds them all. */

@@ -43,10 +43,6 @@
 #include <liburing.h>
 #include <sys/uio.h>
 
-#ifndef MFD_CLOEXEC
-#define MFD_CLOEXEC 1U
-#endif
-
 struct vmm {
 	int vm, gmem, backing;
 	unsigned long type;
@@ -60,29 +56,6 @@ struct vmm {
 	unsigned long slot_gfn, slot_pages, slot_off;
 	struct vcpu vcpu;
 };
-
-/* KVM_X86_SW_PROTECTED_VM where offered (CONFIG_KVM_SW_PROTECTED_VM). */
-static unsigned long pick_vm_type(int kvm)
-{
-	int types = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_VM_TYPES);
-
-	return types > 0 && (types & (1 << KVM_X86_SW_PROTECTED_VM)) ? KVM_X86_SW_PROTECTED_VM
-								 : KVM_X86_DEFAULT_VM;
-}
-
-/* A guest_memfd, host-mappable if the kernel can; -1 if it has none. */
-static int create_gmem(int vm, size_t size)
-{
-	struct kvm_create_guest_memfd g = { .size = size };
-	int flags;
-
-	if (ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD) <= 0)
-		return -1;
-	flags = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
-	if (flags > 0 && (flags & GUEST_MEMFD_FLAG_MMAP) && (flags & GUEST_MEMFD_FLAG_INIT_SHARED))
-		g.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
-	return ioctl(vm, KVM_CREATE_GUEST_MEMFD, &g);
-}
 
 /* Anonymous private memory in base pages (one folio per page, as the
  * tests count them), left unfaulted: no anon_vma yet. */
@@ -99,29 +72,17 @@ static void map_anon(struct vmm *v)
 
 static void map_memfd(struct vmm *v)
 {
-	v->backing = memfd_create("gmem-vmm-shared", MFD_CLOEXEC);
-	if (v->backing < 0 || ftruncate(v->backing, v->pages * PAGE))
-		die(1, "memfd: %s", strerror(errno));
-	v->shared = mmap(NULL, v->pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, v->backing, 0);
-	if (v->shared == MAP_FAILED)
-		die(1, "mmap memfd: %s", strerror(errno));
-	for (size_t i = 0; i < v->pages; i++)
-		v->shared[i * PAGE] = (char)i;
+	v->backing = gmem_create_backing(v->pages, &v->shared);
 }
 
 static void vmm_open(struct vmm *v, size_t pages)
 {
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	bool mappable;
 
-	if (kvm < 0)
-		die(4, "skip: no usable /dev/kvm: %s", strerror(errno));
 	v->pages = pages;
-	v->type = pick_vm_type(kvm);
-	v->vm = ioctl(kvm, KVM_CREATE_VM, v->type);
-	if (v->vm < 0)
-		die(4, "skip: KVM_CREATE_VM: %s", strerror(errno));
-	close(kvm);
-	v->gmem = create_gmem(v->vm, pages * PAGE);
+	v->type = ~0UL;
+	v->vm = gmem_create_vm(&v->type);
+	v->gmem = gmem_create_any(v->vm, pages * PAGE, &mappable);
 	if (v->anon)
 		map_anon(v);
 	else
@@ -144,19 +105,7 @@ static void print_ready(const struct vmm *v)
 static int set_slot(struct vmm *v, unsigned long slot, unsigned long gfn, unsigned long n,
 		    unsigned long off)
 {
-	struct kvm_userspace_memory_region2 r = {
-		.slot = (__u32)slot,
-		.guest_phys_addr = gfn * PAGE,
-		.memory_size = n * PAGE,
-		.userspace_addr = (__u64)(unsigned long)(v->shared + off * PAGE),
-		.guest_memfd_offset = off * PAGE,
-	};
-
-	if (n && v->gmem >= 0) {
-		r.flags = KVM_MEM_GUEST_MEMFD;
-		r.guest_memfd = (__u32)v->gmem;
-	}
-	return ioctl(v->vm, KVM_SET_USER_MEMORY_REGION2, &r);
+	return gmem_set_slot(v->vm, v->gmem, (__u32)slot, gfn, n, v->shared + off * PAGE, off);
 }
 
 static void cmd_slot(struct vmm *v, unsigned long slot, unsigned long gfn, unsigned long n,
