@@ -101,13 +101,27 @@ static __u64 prog_misses(const struct bpf_object_skeleton *s, int i)
 	return n;
 }
 
+static unsigned int one_kind(const struct bpf_program *prog)
+{
+	return 0;
+}
+
 __u64 gmem_bpf_recursion_misses(const struct bpf_object_skeleton *s)
 {
 	__u64 sum = 0;
 
-	for (int i = 0; i < s->prog_cnt; i++)
-		sum += prog_misses(s, i);
+	gmem_bpf_misses_by_kind(s, one_kind, &sum);
 	return sum;
+}
+
+int gmem_bpf_run(const struct bpf_program *prog, void *ctx, __u32 ctx_size)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = ctx, .ctx_size_in = ctx_size);
+	int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &run);
+
+	if (err)
+		gmem_err("failed to run %s: %s", bpf_program__name(prog), strerror(-err));
+	return err;
 }
 
 void gmem_bpf_misses_by_kind(const struct bpf_object_skeleton *s, gmem_bpf_prog_kind_fn kind,

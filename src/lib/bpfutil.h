@@ -27,6 +27,9 @@ int gmem_bpf_sum_stats(int map_fd, struct gmem_stats *out);
 __u64 gmem_bpf_recursion_misses(const struct bpf_object_skeleton *s);
 /* The same, kprobe misses included, summed per kind of program:
  * sums[kind(prog)] for each program. */
+/* Runs a SEC("syscall") program once (BPF_PROG_RUN) with 'ctx' of
+ * 'ctx_size' bytes (NULL, 0: none): 0 or -errno, with a message. */
+int gmem_bpf_run(const struct bpf_program *prog, void *ctx, __u32 ctx_size);
 typedef unsigned int (*gmem_bpf_prog_kind_fn)(const struct bpf_program *prog);
 void gmem_bpf_misses_by_kind(const struct bpf_object_skeleton *s, gmem_bpf_prog_kind_fn kind,
 			     __u64 *sums);

@@ -655,11 +655,9 @@ static void forget_gets(struct gmem_tracker *t, __u64 key, const struct gmem_fol
 {
 	struct gmem_forget_gets args = { .folio = key, .last_pin_ns = v->last_pin_ns,
 					 .gets = v->gets };
-	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &args, .ctx_size_in = sizeof(args));
-	int err = bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.forget_gets), &run);
 
-	if (err)
-		gmem_warn("failed to run forget_gets: %s", strerror(-err));
+	/* a failure is reported; the entry keeps its count until the next try */
+	gmem_bpf_run(t->skel->progs.forget_gets, &args, sizeof(args));
 }
 
 void gmem_tracker_gc(struct gmem_tracker *t, const struct gmem_snapshot *s)
@@ -737,13 +735,7 @@ static void add_missed_runs(struct gmem_tracker *t, struct gmem_stats *st)
  * (bpf/pins.bpf.c, recover_unpins()), so that the read below is exact. */
 static int recover_missed_unpins(struct gmem_tracker *t)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, run);
-	int err = bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.recover_missed_unpins),
-					 &run);
-
-	if (err)
-		gmem_err("failed to run recover_missed_unpins: %s", strerror(-err));
-	return err;
+	return gmem_bpf_run(t->skel->progs.recover_missed_unpins, NULL, 0);
 }
 
 int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
