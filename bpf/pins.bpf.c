@@ -59,15 +59,6 @@ struct {
 	__type(value, struct gmem_gup_call);
 } gup_calls SEC(".maps");
 
-/* A new holder inside an outer GUP call: its exit will look for it. */
-static __always_inline void gup_call_note_holder(void)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct gmem_gup_call *c = bpf_map_lookup_elem(&gup_calls, &id);
-
-	if (c)
-		__sync_fetch_and_add(&c->new_holders, 1);
-}
 
 /* The new holder's user stack id, or -1: none (a kernel thread has none;
  * a full map is counted). */
@@ -99,6 +90,7 @@ static __always_inline void fill_new(void *ctx, struct gmem_folio_pins *v, struc
 				     struct address_space *mapping, __u64 now)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct gmem_gup_call *c;
 
 	v->mapping = (__u64)mapping;
 	if ((__u64)mapping & GMEM_MAPPING_ANON) {
@@ -118,15 +110,32 @@ static __always_inline void fill_new(void *ctx, struct gmem_folio_pins *v, struc
 	v->pid = (__u32)id;
 	bpf_get_current_comm(v->comm, sizeof(v->comm));
 	v->cgroup_id = bpf_get_current_cgroup_id();
-	/* identical stacks share one entry, so the map fills slowly */
-	v->stack_id = bpf_get_stackid(ctx, &pin_stacks, 0);
-	if (v->stack_id < 0)
-		stat_add(GMEM_STAT_STACK_LOST, 1);
 	/* the address is the new holder's: the outer call's exit fills it in */
 	v->mm = 0;
 	v->addr = 0;
-	v->ustack_id = user_stack_id(ctx);
-	gup_call_note_holder();
+	/*
+	 * The stacks: a walk each, the dearest part of a new holder, so the
+	 * holders one outer GUP call makes (a whole buffer's folios) share
+	 * its first one's; they differ at most in the frames below the call.
+	 * The call's exit looks for its holders (gup_call_exit()).
+	 */
+	c = bpf_map_lookup_elem(&gup_calls, &id);
+	if (c && c->new_holders) {
+		v->stack_id = c->stack_id;
+		v->ustack_id = c->ustack_id;
+	} else {
+		/* identical stacks share one entry, so the map fills slowly */
+		v->stack_id = bpf_get_stackid(ctx, &pin_stacks, 0);
+		if (v->stack_id < 0)
+			stat_add(GMEM_STAT_STACK_LOST, 1);
+		v->ustack_id = user_stack_id(ctx);
+		if (c) {
+			c->stack_id = v->stack_id;
+			c->ustack_id = v->ustack_id;
+		}
+	}
+	if (c)
+		__sync_fetch_and_add(&c->new_holders, 1);
 }
 
 /* v->pins and v->pins_gen as one word (include/gmem/abi.h): every change
@@ -443,45 +452,16 @@ static __always_inline void folio_unget(unsigned long long *ctx, struct folio *f
 enum unpin_array { ARRAY_PAGES, ARRAY_FOLIOS, ARRAY_PAGE_RANGE };
 
 /* unpin_walk.apply */
-enum { WALK_FIND, WALK_UNPIN, WALK_ADDRESS };
+enum { WALK_FIND, WALK_UNPIN };
 
 struct unpin_walk {
 	__u64 base;
 	__u64 n;
 	__u64 i;      /* next element */
 	__u32 kind;   /* enum unpin_array */
-	__u32 apply;  /* WALK_FIND the first guest folio, WALK_UNPIN from there,
-		       * or WALK_ADDRESS: record pin addresses (gup_call_exit) */
+	__u32 apply;  /* WALK_FIND the first guest folio, WALK_UNPIN from there */
 	__u64 found;  /* index + 1 of the first guest folio (0: none) */
-	/* WALK_ADDRESS: the outer GUP call's mm, its first user address (that
-	 * of element 0), its task and start */
-	__u64 mm;
-	__u64 user_start;
-	__u64 since_ns;
-	__u32 tid;
-	__u32 _pad;
 };
-
-/*
- * Element i of an outer GUP call's page array is 'page', of 'folio': if
- * this call made the folio's current holder, record where: the call's mm
- * and the user address of the folio's first page.  A holder made by
- * another task, before this call, or already placed keeps what it has.
- */
-static __always_inline void record_pin_address(struct unpin_walk *w, __u64 folio, __u64 i,
-					       __u64 page, __u64 page_size)
-{
-	struct gmem_folio_pins *v = bpf_map_lookup_elem(&folio_pins, &folio);
-	__u64 first_page = (page - folio) / page_size;
-
-	if (!v || v->mm || v->pid != w->tid || v->first_pin_ns < w->since_ns)
-		return;
-	v->addr = w->user_start + (i - first_page) * 4096;
-	/* mm last (x86 keeps stores in order): readers take the address only
-	 * with an mm */
-	asm volatile("" ::: "memory");
-	v->mm = w->mm;
-}
 
 /* Pages in the folio from 'page' (a page of 'folio') to the folio's end. */
 static __always_inline __u64 pages_to_folio_end(__u64 folio, __u64 page, __u64 page_size)
@@ -533,9 +513,7 @@ __noinline int unpin_walk_run(struct unpin_walk *w)
 		w->found = i + 1;
 		return 1; /* found one: the stack check decides the rest */
 	}
-	if (w->apply == WALK_ADDRESS && w->kind == ARRAY_PAGES)
-		record_pin_address(w, folio, i, page, psz);
-	else if (w->apply == WALK_UNPIN)
+	if (w->apply == WALK_UNPIN)
 		folio_unpin(folio, (__u32)run);
 	return 0;
 }
@@ -955,30 +933,64 @@ static __always_inline __u64 current_mm(void)
 	return (__u64)BPF_CORE_READ(bpf_get_current_task_btf(), mm);
 }
 
+/*
+ * The address walk of an outer GUP call's page array: each element's folio
+ * is looked up in folio_pins directly (foreign folios are not there, so
+ * they need no test of their own), and the walk stops once every new
+ * holder the call made is placed.  Per element: a read of the page
+ * pointer, one of its first word (tail page or not), one lookup.
+ */
+struct address_walk {
+	__u64 base;       /* pages[] */
+	__u64 mm;         /* the call's mm */
+	__u64 user_start; /* the user address of pages[0] */
+	__u64 since_ns;   /* the call's start */
+	__u32 tid;        /* its task */
+	__u32 left;       /* new holders not yet placed */
+};
+
+static long address_walk_step(__u64 i, struct address_walk *w)
+{
+	__u64 page = 0, folio;
+	struct gmem_folio_pins *v;
+
+	if (bpf_probe_read_kernel(&page, sizeof(page), (void *)(w->base + i * 8)) || !page)
+		return 0;
+	folio = page_folio_addr(page);
+	v = bpf_map_lookup_elem(&folio_pins, &folio);
+	if (!v || v->mm || v->pid != w->tid || v->first_pin_ns < w->since_ns)
+		return 0;
+	/* the user address of the folio's first page */
+	v->addr = w->user_start + i * 4096 - (page - folio) / bpf_core_type_size(struct page) * 4096;
+	/* mm last (x86 keeps stores in order): readers take the address only
+	 * with an mm */
+	asm volatile("" ::: "memory");
+	v->mm = w->mm;
+	return --w->left ? 0 : 1;
+}
+
 /* 'pages_arg': the position of the page array among the arguments. */
 static __always_inline void gup_call_exit(unsigned long long *ctx, __u64 mm, __u64 start,
 					  int pages_arg, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct gmem_gup_call *c = bpf_map_lookup_elem(&gup_calls, &id);
-	struct unpin_walk w = { .kind = ARRAY_PAGES, .apply = WALK_ADDRESS };
-	__u32 new_holders;
+	struct address_walk w = {};
 
 	if (!c)
 		return;
-	new_holders = c->new_holders;
+	w.left = c->new_holders;
 	w.since_ns = c->start_ns;
 	bpf_map_delete_elem(&gup_calls, &id);
-	if (!new_holders || ret <= 0 || !mm)
+	if (!w.left || ret <= 0 || !mm)
 		return;
 	w.base = arg_value(ctx, pages_arg);
 	if (!w.base)
 		return;
-	w.n = ret < UNPIN_WALK_MAX ? ret : UNPIN_WALK_MAX;
 	w.mm = mm;
 	w.user_start = start & ~4095ull;
 	w.tid = (__u32)id;
-	bpf_loop(w.n, unpin_walk_step, &w, 0);
+	bpf_loop(ret < UNPIN_WALK_MAX ? ret : UNPIN_WALK_MAX, address_walk_step, &w, 0);
 }
 
 /*

@@ -142,9 +142,13 @@ _Static_assert(sizeof(struct gmem_forget_gets) == 24, "gmem_forget_gets");
 struct gmem_gup_call {
 	__u64 start_ns;     /* CLOCK_MONOTONIC at entry */
 	__u32 new_holders;  /* folio_pins entries that got a new holder since */
+	/* the kernel and user stacks of the first new holder, which the
+	 * call's later holders share (valid once new_holders > 0) */
+	__s32 stack_id;
+	__s32 ustack_id;
 	__u32 _pad;
 };
-_Static_assert(sizeof(struct gmem_gup_call) == 16, "gmem_gup_call");
+_Static_assert(sizeof(struct gmem_gup_call) == 24, "gmem_gup_call");
 
 /* Counters kept per CPU by every object; userspace sums them. */
 enum gmem_stat {
