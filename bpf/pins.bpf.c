@@ -340,25 +340,57 @@ static __always_inline int called_function(__u64 ret)
  * call.  Only the innermost frames count: deeper ones may belong to an
  * interrupted task.
  */
+static __always_inline bool frame_in_counted_unpin(__u64 frame, int self)
+{
+	int callee;
+
+	for (int f = 0; f < GMEM_UNPIN_NR; f++)
+		if (f != self && frame >= unpin_text_start[f] && frame < unpin_text_end[f])
+			return true;
+	callee = called_function(frame);
+	return callee >= 0 && callee != self;
+}
+
 static __always_inline bool nested_in_counted_unpin(void *ctx, int self)
 {
 	__u64 frames[UNPIN_STACK_DEPTH] = {};
 	long n = bpf_get_stack(ctx, frames, sizeof(frames), 0);
 
 	for (int i = 0; i < UNPIN_STACK_DEPTH; i++) {
-		int callee;
-
 		if (n < (long)((i + 1) * sizeof(__u64)))
 			break;
-		for (int f = 0; f < GMEM_UNPIN_NR; f++)
-			if (f != self && frames[i] >= unpin_text_start[f] &&
-			    frames[i] < unpin_text_end[f])
-				return true;
-		callee = called_function(frames[i]);
-		if (callee >= 0 && callee != self)
+		if (frame_in_counted_unpin(frames[i], self))
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Where the caller of a function traced by fentry resumes, without a stack
+ * walk (one per released guest folio was most of an unpin's cost).  ctx is
+ * the trampoline's copy of the 'nargs' register arguments; above it come a
+ * return value slot (when fexit programs share the trampoline), the saved
+ * RBP, the return address into the traced function's fentry call site and
+ * then the caller's return address (arch/x86/net/bpf_jit_comp.c, "Generated
+ * trampoline stack layout").  The call site's return address is recognised
+ * a few bytes past bpf_get_func_ip(), so another layout (an ftrace_ops
+ * trampoline in between, another architecture) gives 0: walk the stack.
+ */
+static __always_inline __u64 fentry_caller(unsigned long long *ctx, int nargs)
+{
+	__u64 ip = bpf_get_func_ip(ctx);
+
+	for (int k = 0; k < 3; k++) {
+		__u64 v = 0, caller = 0;
+
+		if (bpf_probe_read_kernel(&v, sizeof(v), &ctx[nargs + k]))
+			return 0;
+		if (v > ip && v <= ip + 16) {
+			bpf_probe_read_kernel(&caller, sizeof(caller), &ctx[nargs + k + 1]);
+			return caller;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -580,8 +612,15 @@ static __always_inline void unpin_one(unsigned long long *ctx, int self, struct 
 SEC("fentry/gup_put_folio")
 int BPF_PROG(gup_put_folio_entry, struct folio *folio, int refs, unsigned int flags)
 {
-	if (flags & foll_pin)
+	if (flags & foll_pin) {
+		if (!maybe_guest_typed(folio))
+			return 0;
+		/* the usual caller, an exported unpin function, counted it: its
+		 * return address says so at once (any other answer: walk) */
+		if (frame_in_counted_unpin(fentry_caller(ctx, 3), -1))
+			return 0;
 		unpin_one(ctx, -1, folio, refs);
+	}
 	else if (flags & foll_get)
 		folio_unget(ctx, folio, refs);
 	return 0;
