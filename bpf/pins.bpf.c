@@ -59,7 +59,6 @@ struct {
 	__type(value, struct gmem_gup_call);
 } gup_calls SEC(".maps");
 
-
 /* The new holder's user stack id, or -1: none (a kernel thread has none;
  * a full map is counted). */
 static __always_inline __s32 user_stack_id(void *ctx)
@@ -334,11 +333,10 @@ static __always_inline int called_function(__u64 ret)
 }
 
 /*
- * Called from inside another unpin function that we count (other than
- * 'self')?  Then that one accounts for these pins.  A frame inside such a
- * function is a nested call; a frame right after a call to one is a tail
- * call.  Only the innermost frames count: deeper ones may belong to an
- * interrupted task.
+ * Does 'frame' say we were called from inside another unpin function that
+ * we count (other than 'self')?  Then that one accounts for these pins.  A
+ * frame inside such a function is a nested call; a frame right after a
+ * call to one is a tail call.
  */
 static __always_inline bool frame_in_counted_unpin(__u64 frame, int self)
 {
@@ -351,6 +349,8 @@ static __always_inline bool frame_in_counted_unpin(__u64 frame, int self)
 	return callee >= 0 && callee != self;
 }
 
+/* frame_in_counted_unpin() for the innermost frames of the stack: deeper
+ * ones may belong to an interrupted task. */
 static __always_inline bool nested_in_counted_unpin(void *ctx, int self)
 {
 	__u64 frames[UNPIN_STACK_DEPTH] = {};
@@ -619,10 +619,10 @@ int BPF_PROG(gup_put_folio_entry, struct folio *folio, int refs, unsigned int fl
 		 * return address says so at once (any other answer: walk) */
 		if (frame_in_counted_unpin(fentry_caller(ctx, 3), -1))
 			return 0;
-		unpin_one(ctx, -1, folio, refs);
-	}
-	else if (flags & foll_get)
+		unpin_arg(ctx, -1, arg_value(ctx, 0), false, refs);
+	} else if (flags & foll_get) {
 		folio_unget(ctx, folio, refs);
+	}
 	return 0;
 }
 
