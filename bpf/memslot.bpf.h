@@ -122,26 +122,43 @@ struct memslot_walk {
 
 static void visit_memslot(struct memslot_walk *w, struct kvm_memory_slot *slot);
 
+/*
+ * One flat loop over an address space's memslots: each step either takes
+ * the next bucket's first node or follows the chain one link.  Flat, so the
+ * verifier checks visit_memslot() once: a chain loop nested in the bucket
+ * loop had it checked once per possible link (260,000 instructions in
+ * scan_task_file, 8 s of every gmemtop start under TCG).
+ */
 struct bucket_walk {
 	struct memslot_walk *w;
 	struct kvm_memslots *slots;
-	int node_idx;
+	struct hlist_node *node; /* the chain link to visit next, or NULL */
+	__u64 link_off;          /* from a memslot to its id_node[node_idx] */
+	__u32 bucket;            /* the next bucket to start a chain from */
+	__u32 chain;             /* links visited in the current chain */
 };
 
-static long walk_bucket(__u64 i, struct bucket_walk *bw)
+static long walk_bucket_step(__u64 i, struct bucket_walk *bw)
 {
-	/* locals, not bw->...: inside BPF_CORE_READ the walk's own struct
-	 * would get a CO-RE relocation too */
-	struct kvm_memslots *slots = bw->slots;
-	struct hlist_node *node = BPF_CORE_READ(slots, id_hash[i & (MEMSLOT_HASH_BUCKETS - 1)].first);
-	__u64 link_off = bpf_core_field_offset(struct kvm_memory_slot, id_node) +
-			 bw->node_idx * bpf_core_type_size(struct hlist_node);
+	struct hlist_node *node = bw->node;
 
-	for (int n = 0; n < MEMSLOT_CHAIN_MAX && node; n++) {
-		visit_memslot(bw->w, (struct kvm_memory_slot *)((__u64)node - link_off));
-		bw->w->nr++;
-		node = BPF_CORE_READ(node, next);
+	if (!node || bw->chain >= MEMSLOT_CHAIN_MAX) {
+		/* locals, not bw->...: inside BPF_CORE_READ the walk's own
+		 * struct would get a CO-RE relocation too */
+		struct kvm_memslots *slots = bw->slots;
+		__u32 b = bw->bucket;
+
+		if (b >= MEMSLOT_HASH_BUCKETS)
+			return 1;
+		bw->node = BPF_CORE_READ(slots, id_hash[b & (MEMSLOT_HASH_BUCKETS - 1)].first);
+		bw->bucket = b + 1;
+		bw->chain = 0;
+		return 0;
 	}
+	visit_memslot(bw->w, (struct kvm_memory_slot *)((__u64)node - bw->link_off));
+	bw->w->nr++;
+	bw->chain++;
+	bw->node = BPF_CORE_READ(node, next);
 	return 0;
 }
 
@@ -159,8 +176,10 @@ static __always_inline void walk_memslots(struct memslot_walk *w)
 		if (!slots)
 			continue;
 		bw.slots = slots;
-		bw.node_idx = BPF_CORE_READ(slots, node_idx) & 1;
-		bpf_loop(MEMSLOT_HASH_BUCKETS, walk_bucket, &bw, 0);
+		bw.link_off = bpf_core_field_offset(struct kvm_memory_slot, id_node) +
+			      (BPF_CORE_READ(slots, node_idx) & 1) * bpf_core_type_size(struct hlist_node);
+		/* every bucket start plus every link of every chain */
+		bpf_loop(MEMSLOT_HASH_BUCKETS * (MEMSLOT_CHAIN_MAX + 1) + 1, walk_bucket_step, &bw, 0);
 	}
 }
 
