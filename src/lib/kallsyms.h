@@ -8,12 +8,13 @@
 
 struct gmem_ksym {
 	__u64 addr;
-	char *name;
+	char *name; /* in gmem_kallsyms.text */
 };
 
 struct gmem_kallsyms {
 	struct gmem_ksym *syms; /* text symbols, sorted by address */
 	size_t nr, cap;
+	char *text; /* the file read, names cut in place */
 };
 
 /* Reads "ADDR TYPE NAME [module]" lines; keeps text symbols (t/T). */

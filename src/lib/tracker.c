@@ -157,7 +157,7 @@ static int check_kernel(const struct gmem_kernel *k)
 }
 
 /* Switch off the unpin programs this kernel has no function for, and give
- * the others their text ranges (for the nesting check). */
+ * the others their text ranges (for the nesting check) where ks is given. */
 static int configure_unpins(struct gmem_pins *skel, const struct gmem_kernel *k,
 			    const struct gmem_kallsyms *ks)
 {
@@ -171,6 +171,8 @@ static int configure_unpins(struct gmem_pins *skel, const struct gmem_kernel *k,
 			gmem_debug("%s() not in this kernel: not traced", unpin_funcs[f]);
 			continue;
 		}
+		if (!ks)
+			continue;
 		err = gmem_kallsyms_range(ks, unpin_funcs[f], &start, &end);
 		if (err) {
 			gmem_err("cannot find %s in /proc/kallsyms: %s%s", unpin_funcs[f],
@@ -254,13 +256,17 @@ static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k
 	t->skel->rodata->filter_tgid = opts->filter_tgid;
 	if (opts->max_folios)
 		bpf_map__set_max_entries(t->skel->maps.folio_pins, opts->max_folios);
-	*stage = "read /proc/kallsyms";
-	err = gmem_kallsyms_load(&t->ksyms);
-	if (err) {
-		gmem_err("cannot read /proc/kallsyms: %s", strerror(-err));
-		goto fail;
+	/* a trial of one program only loads and attaches it: no ranges, and
+	 * no reading of kallsyms (a second under TCG) per trial */
+	if (!only) {
+		*stage = "read /proc/kallsyms";
+		err = gmem_kallsyms_load(&t->ksyms);
+		if (err) {
+			gmem_err("cannot read /proc/kallsyms: %s", strerror(-err));
+			goto fail;
+		}
 	}
-	err = configure_unpins(t->skel, k, &t->ksyms);
+	err = configure_unpins(t->skel, k, only ? NULL : &t->ksyms);
 	if (err)
 		goto fail;
 	configure_extra_pins(t->skel, k);

@@ -9,6 +9,8 @@
 #include "lib/kallsyms.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -209,6 +211,29 @@ static void parse_skips_malformed_lines(void **state)
 	gmem_kallsyms_free(&ks);
 }
 
+/* More than the first read buffer (1 MiB), the last line without '\n'. */
+static void parse_reads_large_input_and_unterminated_last_line(void **state)
+{
+	enum { NR = 50000 };
+	size_t cap = NR * 40, len = 0;
+	char *text = malloc(cap);
+	struct gmem_kallsyms ks;
+	__u64 s, e;
+
+	assert_non_null(text);
+	for (int i = 0; i < NR; i++)
+		len += snprintf(text + len, cap - len, "%016llx t sym_%d%s",
+				0xffffffff81000000ULL + 16ULL * i, i, i + 1 < NR ? "\n" : "");
+	assert_true(len > 1 << 20);
+	parse_text(&ks, text);
+	assert_int_equal(ks.nr, NR);
+	assert_string_equal(ks.syms[NR - 1].name, "sym_49999");
+	assert_int_equal(gmem_kallsyms_range(&ks, "sym_49998", &s, &e), 0);
+	assert_true(e - s == 16);
+	gmem_kallsyms_free(&ks);
+	free(text);
+}
+
 static void parse_of_empty_input_finds_nothing(void **state)
 {
 	struct gmem_kallsyms ks;
@@ -236,6 +261,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_keeps_only_text_symbols),
+		cmocka_unit_test(parse_reads_large_input_and_unterminated_last_line),
 		cmocka_unit_test(parse_sorts_symbols_by_address),
 		cmocka_unit_test(range_ends_at_next_higher_text_symbol),
 		cmocka_unit_test(range_skips_aliases_at_the_same_address),
