@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -14,6 +15,20 @@
 #ifndef ENOTSUPP
 #define ENOTSUPP 524 /* kernel-internal, seen by userspace from bpf() */
 #endif
+
+/*
+ * The FUNC names of vmlinux and of the modules asked about, sorted: a name
+ * is a binary search, not a scan of 150,000 types (and a module's BTF is
+ * parsed once, not per name).  Scans took a second of every gmemtop start
+ * under TCG.
+ */
+struct gmem_func_index {
+	char module[64];  /* "" for vmlinux */
+	struct btf *btf;  /* a module's split BTF (owned); NULL for vmlinux */
+	bool absent;      /* module not loaded, or built without BTF */
+	const char **names;
+	size_t nr;
+};
 
 int gmem_kernel_read_lsm(char *buf, size_t len)
 {
@@ -108,38 +123,97 @@ int gmem_kernel_probe(struct gmem_kernel *k)
 	k->foll_pin = enum_or_zero(k, "FOLL_PIN");
 	k->foll_get = enum_or_zero(k, "FOLL_GET");
 	k->foll_longterm = enum_or_zero(k, "FOLL_LONGTERM");
+	k->func_index = calloc(GMEM_KERNEL_MAX_INDEXES, sizeof(*k->func_index));
 	return 0;
 }
 
 void gmem_kernel_free(struct gmem_kernel *k)
 {
+	for (size_t i = 0; k->func_index && i < GMEM_KERNEL_MAX_INDEXES; i++) {
+		free(k->func_index[i].names);
+		btf__free(k->func_index[i].btf);
+	}
+	free(k->func_index);
+	k->func_index = NULL;
 	btf__free(k->btf);
 	k->btf = NULL;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* FUNC names of types [first, end) of btf. */
+static int index_funcs(struct gmem_func_index *ix, const struct btf *btf, __u32 first)
+{
+	__u32 end = btf__type_cnt(btf);
+
+	ix->names = calloc(end > first ? end - first : 1, sizeof(*ix->names));
+	if (!ix->names)
+		return -ENOMEM;
+	for (__u32 id = first; id < end; id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+
+		if (btf_is_func(t))
+			ix->names[ix->nr++] = btf__name_by_offset(btf, t->name_off);
+	}
+	qsort(ix->names, ix->nr, sizeof(*ix->names), cmp_name);
+	return 0;
+}
+
+/* The index of module (NULL: vmlinux), built on first use. */
+static const struct gmem_func_index *func_index(const struct gmem_kernel *k, const char *module)
+{
+	struct gmem_func_index *ix;
+	size_t i;
+
+	if (!k->btf || !k->func_index)
+		return NULL;
+	for (i = 0; i < GMEM_KERNEL_MAX_INDEXES && k->func_index[i].names; i++)
+		if (!strcmp(k->func_index[i].module, module ? module : ""))
+			return k->func_index[i].absent ? NULL : &k->func_index[i];
+	if (i == GMEM_KERNEL_MAX_INDEXES)
+		return NULL;
+	ix = &k->func_index[i];
+	snprintf(ix->module, sizeof(ix->module), "%s", module ? module : "");
+	if (module) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "/sys/kernel/btf/%s", module);
+		ix->btf = btf__parse_split(path, k->btf);
+		if (libbpf_get_error(ix->btf))
+			ix->btf = NULL;
+	}
+	if (module && !ix->btf) {
+		ix->absent = true;
+		ix->names = calloc(1, sizeof(*ix->names)); /* marks the slot used */
+		return NULL;
+	}
+	if (index_funcs(ix, module ? ix->btf : k->btf, module ? btf__type_cnt(k->btf) : 1)) {
+		btf__free(ix->btf);
+		memset(ix, 0, sizeof(*ix));
+		return NULL;
+	}
+	return ix;
+}
+
+static bool index_has(const struct gmem_func_index *ix, const char *name)
+{
+	return ix && bsearch(&name, ix->names, ix->nr, sizeof(*ix->names), cmp_name);
+}
+
 bool gmem_kernel_has_func(const struct gmem_kernel *k, const char *name)
 {
-	return k->btf && btf__find_by_name_kind(k->btf, name, BTF_KIND_FUNC) > 0;
+	if (!k->func_index) /* out of memory at probe time: scan */
+		return k->btf && btf__find_by_name_kind(k->btf, name, BTF_KIND_FUNC) > 0;
+	return index_has(func_index(k, NULL), name);
 }
 
 bool gmem_kernel_has_module_func(const struct gmem_kernel *k, const char *module,
 				 const char *name)
 {
-	char path[128];
-	struct btf *mod;
-	bool found;
-
-	if (gmem_kernel_has_func(k, name))
-		return true;
-	if (!k->btf)
-		return false;
-	snprintf(path, sizeof(path), "/sys/kernel/btf/%s", module);
-	mod = btf__parse_split(path, k->btf);
-	if (!mod)
-		return false; /* not loaded, or built without BTF */
-	found = btf__find_by_name_kind(mod, name, BTF_KIND_FUNC) > 0;
-	btf__free(mod);
-	return found;
+	return gmem_kernel_has_func(k, name) || index_has(func_index(k, module), name);
 }
 
 const char *gmem_kernel_explain_errno(int err)

@@ -9,12 +9,17 @@
 
 struct btf;
 
+#define GMEM_KERNEL_MAX_INDEXES 4 /* vmlinux and the modules asked about */
+struct gmem_func_index;
+
 struct gmem_kernel {
 	char release[65];
 	struct btf *btf;   /* vmlinux BTF, NULL without CONFIG_DEBUG_INFO_BTF */
 	/* FOLL_* values of this kernel (0 if not found) */
 	__u32 foll_pin, foll_get, foll_longterm;
 	bool bpf_lsm;      /* "bpf" is in the active LSM list */
+	/* sorted function names, built on first use (gmem_kernel_has_func) */
+	struct gmem_func_index *func_index;
 };
 
 /* Fills 'k'; fails (with a message) only when BTF is missing. */
