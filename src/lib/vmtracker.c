@@ -314,9 +314,29 @@ static const struct lifecycle_hook *hook_of(const char *func)
 	return NULL;
 }
 
+/* All programs of 'family' at once, as gmemtop loads them: true when all
+ * load and attach. */
+static bool family_works(const struct gmem_kernel *k, enum gmem_attach_mode family)
+{
+	struct gmem_vmtracker_opts opts = { .max_vms = 4, .max_files = 4,
+					    .max_memslots = 4, .max_backings = 4 };
+	struct gmem_vmtracker *vt = NULL;
+	bool quiet = gmem_log_set_quiet(true);
+	const char *stage;
+	int err = start_programs(&vt, k, &opts, NULL, family, &stage);
+
+	gmem_log_set_quiet(quiet);
+	gmem_vmtracker_stop(vt);
+	return !err;
+}
+
+/* One load per family when everything works; one per program to tell
+ * which fails (each load is a fraction of a second under TCG). */
 int gmem_vmtracker_probe(const struct gmem_kernel *k, gmem_vmtracker_trial_fn fn, void *ctx)
 {
 	struct gmem_lifecycle *skel = gmem_lifecycle__open();
+	bool fentry_ok = family_works(k, GMEM_ATTACH_FENTRY);
+	bool kprobe_ok = family_works(k, GMEM_ATTACH_KPROBE);
 	struct bpf_program *prog;
 	int err = 0;
 
@@ -333,11 +353,15 @@ int gmem_vmtracker_probe(const struct gmem_kernel *k, gmem_vmtracker_trial_fn fn
 			.stage = "find in BTF",
 			.err = -ENOENT,
 		};
+		bool family_ok = gmem_bpf_in_family(prog, GMEM_ATTACH_KPROBE) ? kprobe_ok
+									   : fentry_ok;
 		struct gmem_vmtracker *vt = NULL;
 		bool quiet;
 
 		t.in_btf = has_func(k, t.func);
-		if (t.in_btf) {
+		if (t.in_btf && family_ok) {
+			t.err = 0; /* loaded and attached with its family */
+		} else if (t.in_btf) {
 			quiet = gmem_log_set_quiet(true);
 			t.err = start_programs(&vt, k, &opts, t.prog, GMEM_ATTACH_AUTO, &t.stage);
 			gmem_log_set_quiet(quiet);
