@@ -30,6 +30,7 @@ enum kprobe_stash_func {
 	STASH_KVM_GMEM_PREPARE,
 	STASH_KVM_GMEM_COMMIT,
 	STASH_ANON_VMA_PREPARE,
+	STASH_GUP_CALL, /* an outer GUP call: mm, start, pages */
 };
 
 struct kprobe_stash_key {

@@ -955,16 +955,19 @@ int forget_gets(struct gmem_forget_gets *a)
  * time and give each new holder the call's mm and the user address of the
  * folio's first page (pages[i] is mapped at start + i * PAGE_SIZE).
  */
-static __always_inline void gup_call_enter(void)
+static __always_inline bool gup_call_enter(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct gmem_gup_call c = {};
 
 	if (filter_tgid && (id >> 32) != filter_tgid)
-		return;
+		return false;
 	c.start_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&gup_calls, &id, &c, BPF_ANY))
+	if (bpf_map_update_elem(&gup_calls, &id, &c, BPF_ANY)) {
 		stat_add(GMEM_STAT_ADDR_UNRECORDED, 1);
+		return false;
+	}
+	return true;
 }
 
 static __always_inline __u64 current_mm(void)
@@ -1008,9 +1011,8 @@ static long address_walk_step(__u64 i, struct address_walk *w)
 	return --w->left ? 0 : 1;
 }
 
-/* 'pages_arg': the position of the page array among the arguments. */
-static __always_inline void gup_call_exit(unsigned long long *ctx, __u64 mm, __u64 start,
-					  int pages_arg, long ret)
+/* The call on 'mm' at user address 'start' filled page array 'pages'. */
+static __always_inline void gup_call_exit(__u64 mm, __u64 start, __u64 pages, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct gmem_gup_call *c = bpf_map_lookup_elem(&gup_calls, &id);
@@ -1021,11 +1023,9 @@ static __always_inline void gup_call_exit(unsigned long long *ctx, __u64 mm, __u
 	w.left = c->new_holders;
 	w.since_ns = c->start_ns;
 	bpf_map_delete_elem(&gup_calls, &id);
-	if (!w.left || ret <= 0 || !mm)
+	if (!w.left || ret <= 0 || !mm || !pages)
 		return;
-	w.base = arg_value(ctx, pages_arg);
-	if (!w.base)
-		return;
+	w.base = pages;
 	w.mm = mm;
 	w.user_start = start & ~4095ull;
 	w.tid = (__u32)id;
@@ -1047,7 +1047,7 @@ static __always_inline void gup_call_exit(unsigned long long *ctx, __u64 mm, __u
 	SEC("fexit/" #func)                                                       \
 	int func##_exit(unsigned long long *ctx)                                  \
 	{                                                                         \
-		gup_call_exit(ctx, mm_of_call, ctx[start_arg], pages_arg,         \
+		gup_call_exit(mm_of_call, ctx[start_arg], arg_value(ctx, pages_arg), \
 			      (ret_type)ctx[nargs]);                              \
 		return 0;                                                         \
 	}
@@ -1069,3 +1069,51 @@ GUP_CALL_PROGS(get_user_pages_remote, 6, 1, 4, long, arg_value(ctx, 0))
  * get_user_pages_unlocked() (KVM's hva_to_pfn slow path) */
 GUP_CALL_PROGS(pin_user_pages_unlocked, 4, 0, 2, long, current_mm())
 GUP_CALL_PROGS(get_user_pages_unlocked, 4, 0, 2, long, current_mm())
+
+/*
+ * Their kprobe twins: a kretprobe has no arguments, so the entry stashes
+ * the call's mm, start and page array (bpf/kprobe.bpf.h), one call per
+ * task as gup_calls holds.  'start', 'pages': PT_REGS_PARMn numbers.
+ */
+static __always_inline void gup_call_kprobe(__u64 mm, __u64 start, __u64 pages)
+{
+	struct kprobe_stash_key key = { .pid_tgid = bpf_get_current_pid_tgid(),
+					.func = STASH_GUP_CALL };
+	struct kprobe_args a = { .arg = { mm, start, pages } };
+
+	if (gup_call_enter() && bpf_map_update_elem(&kprobe_stash, &key, &a, BPF_ANY))
+		stat_add(GMEM_STAT_ADDR_UNRECORDED, 1);
+}
+
+static __always_inline void gup_call_kretprobe(long ret)
+{
+	struct kprobe_args a;
+
+	if (unstash_args(STASH_GUP_CALL, &a))
+		gup_call_exit(a.arg[0], a.arg[1], a.arg[2], ret);
+}
+
+#define GUP_CALL_KPROBES(func, start, pages, ret_type, mm_of_call)                 \
+	SEC("kprobe/" #func)                                                      \
+	int func##_kprobe(struct pt_regs *ctx)                                    \
+	{                                                                         \
+		gup_call_kprobe(mm_of_call, PT_REGS_PARM##start(ctx),             \
+				PT_REGS_PARM##pages(ctx));                        \
+		return 0;                                                         \
+	}                                                                         \
+	SEC("kretprobe/" #func)                                                   \
+	int func##_kretprobe(struct pt_regs *ctx)                                 \
+	{                                                                         \
+		gup_call_kretprobe((ret_type)PT_REGS_RC(ctx));                    \
+		return 0;                                                         \
+	}
+
+GUP_CALL_KPROBES(pin_user_pages, 1, 4, long, current_mm())
+GUP_CALL_KPROBES(get_user_pages, 1, 4, long, current_mm())
+GUP_CALL_KPROBES(pin_user_pages_fast, 1, 4, int, current_mm())
+GUP_CALL_KPROBES(get_user_pages_fast, 1, 4, int, current_mm())
+GUP_CALL_KPROBES(get_user_pages_fast_only, 1, 4, int, current_mm())
+GUP_CALL_KPROBES(pin_user_pages_remote, 2, 5, long, PT_REGS_PARM1(ctx))
+GUP_CALL_KPROBES(get_user_pages_remote, 2, 5, long, PT_REGS_PARM1(ctx))
+GUP_CALL_KPROBES(pin_user_pages_unlocked, 1, 3, long, current_mm())
+GUP_CALL_KPROBES(get_user_pages_unlocked, 1, 3, long, current_mm())

@@ -77,43 +77,31 @@ static void configure_extra_pins(struct gmem_pins *skel, const struct gmem_kerne
 
 /*
  * The outer GUP calls whose page arrays give the pin addresses: each has an
- * entry and an exit program, loaded where the kernel has the function.  A
- * pin taken without one of them (memfd_pin_folios(), a kernel without the
- * function) shows an unknown address.
+ * entry and an exit program (fentry/fexit, or their kprobe twins), loaded
+ * where the kernel has the function (configure_present()).  A pin taken
+ * without one of them (memfd_pin_folios(), a kernel without the function)
+ * shows an unknown address.
  */
-static void configure_gup_calls(struct gmem_pins *skel, const struct gmem_kernel *k)
+static const char *const gup_call_funcs[] = {
+	"pin_user_pages", "get_user_pages", "pin_user_pages_fast", "get_user_pages_fast",
+	"get_user_pages_fast_only", "pin_user_pages_remote", "get_user_pages_remote",
+	"pin_user_pages_unlocked", "get_user_pages_unlocked",
+};
+
+static bool in_list(const char *const *list, size_t n, const char *name)
 {
-	const struct {
-		const char *func;
-		struct bpf_program *entry, *exit;
-	} calls[] = {
-		{ "pin_user_pages", skel->progs.pin_user_pages_entry, skel->progs.pin_user_pages_exit },
-		{ "get_user_pages", skel->progs.get_user_pages_entry, skel->progs.get_user_pages_exit },
-		{ "pin_user_pages_fast", skel->progs.pin_user_pages_fast_entry,
-		  skel->progs.pin_user_pages_fast_exit },
-		{ "get_user_pages_fast", skel->progs.get_user_pages_fast_entry,
-		  skel->progs.get_user_pages_fast_exit },
-		{ "get_user_pages_fast_only", skel->progs.get_user_pages_fast_only_entry,
-		  skel->progs.get_user_pages_fast_only_exit },
-		{ "pin_user_pages_remote", skel->progs.pin_user_pages_remote_entry,
-		  skel->progs.pin_user_pages_remote_exit },
-		{ "get_user_pages_remote", skel->progs.get_user_pages_remote_entry,
-		  skel->progs.get_user_pages_remote_exit },
-		{ "pin_user_pages_unlocked", skel->progs.pin_user_pages_unlocked_entry,
-		  skel->progs.pin_user_pages_unlocked_exit },
-		{ "get_user_pages_unlocked", skel->progs.get_user_pages_unlocked_entry,
-		  skel->progs.get_user_pages_unlocked_exit },
-	};
+	for (size_t i = 0; i < n; i++)
+		if (list[i] && !strcmp(list[i], name))
+			return true;
+	return false;
+}
 
-	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
-		bool has = gmem_kernel_has_func(k, calls[i].func);
-
-		bpf_program__set_autoload(calls[i].entry, has);
-		bpf_program__set_autoload(calls[i].exit, has);
-		if (!has)
+static void report_gup_calls(const struct gmem_kernel *k)
+{
+	for (size_t i = 0; i < sizeof(gup_call_funcs) / sizeof(gup_call_funcs[0]); i++)
+		if (!gmem_kernel_has_func(k, gup_call_funcs[i]))
 			gmem_debug("%s() not in this kernel: pins it takes show no address",
-				   calls[i].func);
-	}
+				   gup_call_funcs[i]);
 }
 
 /* --ustack: a user stack per new holder; without it the map is one entry. */
@@ -271,10 +259,9 @@ static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k
 		goto fail;
 	configure_extra_pins(t->skel, k);
 	configure_present(t->skel, k);
-	configure_gup_calls(t->skel, k);
+	report_gup_calls(k);
 	/* last: switches off the other family's programs, whatever the
-	 * configure_* above chose (the outer GUP calls have no kprobe twins:
-	 * with kprobes, pin addresses are unknown) */
+	 * configure_* above chose */
 	gmem_bpf_keep_family(t->skel->obj, family);
 	t->family = family;
 	configure_ustack(t->skel, opts->ustack);
@@ -363,14 +350,6 @@ static bool is_required(const char *func)
 	return false;
 }
 
-static bool listed(char **names, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(names[i], name))
-			return true;
-	return false;
-}
-
 /* Section names of the programs of the pins object, each once (two
  * programs may share an attach point), NULL-terminated. */
 static char **program_names(void)
@@ -388,7 +367,7 @@ static char **program_names(void)
 		 * loaded with the rest */
 		if (!strchr(bpf_program__section_name(prog), '/'))
 			continue;
-		if (names && listed(names, n, bpf_program__section_name(prog)))
+		if (names && in_list((const char *const *)names, n, bpf_program__section_name(prog)))
 			continue;
 		if (!names || !(names[n++] = strdup(bpf_program__section_name(prog)))) {
 			gmem_free_strv(names);
@@ -715,14 +694,15 @@ enum missed_run {
 	MISSED_NR,
 };
 
+/* What a skipped run of prog lost, by the function it is attached to. */
 static unsigned int missed_run_kind(const struct bpf_program *prog)
 {
-	const char *name = bpf_program__name(prog);
+	const char *slash = strchr(bpf_program__section_name(prog), '/');
+	const char *func = slash ? slash + 1 : "";
 
-	if (!strncmp(name, "unpin_", 6) || !strncmp(name, "gup_put_folio_", 14))
+	if (!strcmp(func, "gup_put_folio") || in_list(unpin_funcs, GMEM_UNPIN_NR, func))
 		return MISSED_UNPIN;
-	/* GUP_CALL_PROGS: <outer call>_entry, <outer call>_exit */
-	if (!strncmp(name, "pin_user_pages", 14) || !strncmp(name, "get_user_pages", 14))
+	if (in_list(gup_call_funcs, sizeof(gup_call_funcs) / sizeof(gup_call_funcs[0]), func))
 		return MISSED_ADDRESS;
 	return MISSED_LOST;
 }

@@ -4,7 +4,8 @@
 # as on a kernel without BPF trampolines) must count, equal to the kernel's
 # own per-folio counts and the workload's, and attribute: io_uring fixed
 # buffers (64 pages, as test 10: the fexit twins are kretprobes with
-# stashed arguments) and O_DIRECT (as 14: unpin_user_page() tail-calls
+# stashed arguments; each pin at the user address the outer call's page
+# array says, as 31 checks with fentry/fexit) and O_DIRECT (as 14: unpin_user_page() tail-calls
 # gup_put_folio(), each unpin counted once; in flight on a slow null_blk,
 # released in interrupt context).  Every snapshot says "attach": "kprobe"
 # and loses nothing.  29-kprobe-fallback-vm does gup_test and the VM model.
@@ -15,11 +16,14 @@
 use_kprobes
 start_pinner 8
 start_gmemtop
+pinner addr
+base=${REPLY#ok base=}
 
 # io_uring fixed buffers
 pinner pin-uring 7 64
 fresh_snapshot "$T/snap.json"
 check_pins 64 "$T/snap.json" || fail "io_uring: counts differ"
+check_addresses "$T/snap.json" "$GMEM_INO" "$base" 64 "io_uring, kprobes"
 check_api "$T/snap.json" io_uring "^io_sqe_buffer_register" || fail "io_uring: attribution"
 pinner unpin-uring
 fresh_snapshot "$T/snap.json"

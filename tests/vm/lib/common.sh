@@ -173,6 +173,36 @@ check_pins() {
 	return "$bad"
 }
 
+# pinned_rows SNAPSHOT INO: "index addr mm pid" of every folio of file INO
+# that holds tracked pins, into $T/rows.
+pinned_rows() {
+	jq -r ".folios[] | select(.ino == $2 and (.tracked.pins // 0) > 0)
+		| \"\(.index) \(.tracked.addr) \(.tracked.mm) \(.tracked.pid)\"" "$1" >"$T/rows"
+}
+
+# check_addresses SNAPSHOT INO BASE N WHAT: N folios of file INO hold pins,
+# each at BASE + index * 4096, all under one mm (printed as MM).
+check_addresses() {
+	local snap=$1 ino=$2 base=$3 n=$4 what=$5 bad=0 idx addr mm pid
+	got=$(jq -r '.complete' "$snap")
+	[ "$got" = true ] || fail "$what: snapshot incomplete: $(jq -c .stats "$snap")"
+	pinned_rows "$snap" "$ino"
+	[ "$(lines "$T/rows")" = "$n" ] || fail "$what: $(lines "$T/rows") pinned folios, expected $n"
+	while read -r idx addr mm pid; do
+		if [ "$addr" = null ] || [ "$mm" = null ]; then
+			echo "mismatch: $what: folio $idx (pid $pid): address unknown"
+			bad=1
+		elif [ $((addr)) -ne $((base + idx * 4096)) ]; then
+			echo "mismatch: $what: folio $idx at $addr, mapped at $(printf '0x%x' $((base + idx * 4096)))"
+			bad=1
+		fi
+	done <"$T/rows"
+	[ "$bad" = 0 ] || fail "$what: pin addresses differ from the mapping"
+	MM=$(cut -d' ' -f3 "$T/rows" | sort -u)
+	[ "$(echo "$MM" | wc -l)" = 1 ] || fail "$what: one process's pins under several mm: $(echo $MM)"
+	info "$what: $n folios pinned at base $(printf '0x%x' $((base))) + index * 4096, mm $MM"
+}
+
 # pin_cycle N OFFSET: pin N pages, check, unpin, check 0.  Returns non-zero
 # (after printing why) if any check failed.
 pin_cycle() {
