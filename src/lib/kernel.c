@@ -25,6 +25,7 @@
 struct gmem_func_index {
 	char module[64];  /* "" for vmlinux */
 	struct btf *btf;  /* a module's split BTF (owned); NULL for vmlinux */
+	bool used;        /* slot taken: module names it */
 	bool absent;      /* module not loaded, or built without BTF */
 	const char **names;
 	size_t nr;
@@ -170,12 +171,13 @@ static const struct gmem_func_index *func_index(const struct gmem_kernel *k, con
 
 	if (!k->btf || !k->func_index)
 		return NULL;
-	for (i = 0; i < GMEM_KERNEL_MAX_INDEXES && k->func_index[i].names; i++)
+	for (i = 0; i < GMEM_KERNEL_MAX_INDEXES && k->func_index[i].used; i++)
 		if (!strcmp(k->func_index[i].module, module ? module : ""))
 			return k->func_index[i].absent ? NULL : &k->func_index[i];
 	if (i == GMEM_KERNEL_MAX_INDEXES)
 		return NULL;
 	ix = &k->func_index[i];
+	ix->used = true;
 	snprintf(ix->module, sizeof(ix->module), "%s", module ? module : "");
 	if (module) {
 		char path[128];
@@ -187,7 +189,6 @@ static const struct gmem_func_index *func_index(const struct gmem_kernel *k, con
 	}
 	if (module && !ix->btf) {
 		ix->absent = true;
-		ix->names = calloc(1, sizeof(*ix->names)); /* marks the slot used */
 		return NULL;
 	}
 	if (index_funcs(ix, module ? ix->btf : k->btf, module ? btf__type_cnt(k->btf) : 1)) {

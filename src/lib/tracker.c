@@ -344,10 +344,7 @@ enum gmem_attach_mode gmem_tracker_family(const struct gmem_tracker *t)
 
 static bool is_required(const char *func)
 {
-	for (size_t i = 0; i < sizeof(required_funcs) / sizeof(required_funcs[0]); i++)
-		if (!strcmp(func, required_funcs[i]))
-			return true;
-	return false;
+	return in_list(required_funcs, sizeof(required_funcs) / sizeof(required_funcs[0]), func);
 }
 
 /* Section names of the programs of the pins object, each once (two

@@ -314,20 +314,20 @@ static const struct lifecycle_hook *hook_of(const char *func)
 	return NULL;
 }
 
-/* All programs of 'family' at once, as gmemtop loads them: true when all
- * load and attach. */
-static bool family_works(const struct gmem_kernel *k, enum gmem_attach_mode family)
+/* A quiet load and attach of 'only' (a section name), or of every program
+ * of 'family' when 'only' is NULL, undone at once: 0 when it works. */
+static int trial_start(const struct gmem_kernel *k, const char *only,
+		       enum gmem_attach_mode family, const char **stage)
 {
 	struct gmem_vmtracker_opts opts = { .max_vms = 4, .max_files = 4,
 					    .max_memslots = 4, .max_backings = 4 };
 	struct gmem_vmtracker *vt = NULL;
 	bool quiet = gmem_log_set_quiet(true);
-	const char *stage;
-	int err = start_programs(&vt, k, &opts, NULL, family, &stage);
+	int err = start_programs(&vt, k, &opts, only, family, stage);
 
 	gmem_log_set_quiet(quiet);
 	gmem_vmtracker_stop(vt);
-	return !err;
+	return err;
 }
 
 /* One load per family when everything works; one per program to tell
@@ -335,17 +335,17 @@ static bool family_works(const struct gmem_kernel *k, enum gmem_attach_mode fami
 int gmem_vmtracker_probe(const struct gmem_kernel *k, gmem_vmtracker_trial_fn fn, void *ctx)
 {
 	struct gmem_lifecycle *skel = gmem_lifecycle__open();
-	bool fentry_ok = family_works(k, GMEM_ATTACH_FENTRY);
-	bool kprobe_ok = family_works(k, GMEM_ATTACH_KPROBE);
 	struct bpf_program *prog;
+	bool fentry_ok, kprobe_ok;
+	const char *stage;
 	int err = 0;
 
 	if (!skel)
 		return -errno;
+	fentry_ok = !trial_start(k, NULL, GMEM_ATTACH_FENTRY, &stage);
+	kprobe_ok = !trial_start(k, NULL, GMEM_ATTACH_KPROBE, &stage);
 	bpf_object__for_each_program(prog, skel->obj) {
 		const struct lifecycle_hook *h = hook_of(prog_func(prog));
-		struct gmem_vmtracker_opts opts = { .max_vms = 4, .max_files = 4,
-						    .max_memslots = 4, .max_backings = 4 };
 		struct gmem_vmtracker_trial t = {
 			.prog = bpf_program__section_name(prog),
 			.func = prog_func(prog),
@@ -355,18 +355,12 @@ int gmem_vmtracker_probe(const struct gmem_kernel *k, gmem_vmtracker_trial_fn fn
 		};
 		bool family_ok = gmem_bpf_in_family(prog, GMEM_ATTACH_KPROBE) ? kprobe_ok
 									   : fentry_ok;
-		struct gmem_vmtracker *vt = NULL;
-		bool quiet;
 
 		t.in_btf = has_func(k, t.func);
-		if (t.in_btf && family_ok) {
+		if (t.in_btf && family_ok)
 			t.err = 0; /* loaded and attached with its family */
-		} else if (t.in_btf) {
-			quiet = gmem_log_set_quiet(true);
-			t.err = start_programs(&vt, k, &opts, t.prog, GMEM_ATTACH_AUTO, &t.stage);
-			gmem_log_set_quiet(quiet);
-			gmem_vmtracker_stop(vt);
-		}
+		else if (t.in_btf)
+			t.err = trial_start(k, t.prog, GMEM_ATTACH_AUTO, &t.stage);
 		err = fn(ctx, &t);
 		if (err)
 			break;
