@@ -21,7 +21,6 @@
  * hooked functions: folio_add_pins() calls try_grab_folio()). */
 enum kprobe_stash_func {
 	STASH_TRY_GRAB_FOLIO,
-	STASH_TRY_GRAB_FOLIO_FAST,
 	STASH_FOLIO_ADD_PIN,
 	STASH_FOLIO_ADD_PINS,
 	STASH_KVM_ARCH_INIT_VM,
@@ -30,7 +29,7 @@ enum kprobe_stash_func {
 	STASH_KVM_GMEM_PREPARE,
 	STASH_KVM_GMEM_COMMIT,
 	STASH_ANON_VMA_PREPARE,
-	STASH_GUP_CALL, /* an outer GUP call: mm, start, pages */
+	STASH_GUP_CALL, /* an outer GUP call: mm, start, pages, flags */
 };
 
 struct kprobe_stash_key {

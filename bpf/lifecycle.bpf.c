@@ -51,6 +51,7 @@ static __always_inline void vm_created(struct kvm *kvm, __u32 type)
 
 	v.created_ns = bpf_ktime_get_ns();
 	v.mm = (__u64)BPF_CORE_READ(kvm, mm);
+	guest_mm_add(v.mm);
 	v.tgid = id >> 32;
 	v.pid = (__u32)id;
 	v.type = type;
@@ -93,6 +94,43 @@ int BPF_PROG(kvm_arch_destroy_vm_entry, struct kvm *kvm)
 	return 0;
 }
 
+static __always_inline __u64 current_mm(void)
+{
+	return (__u64)BPF_CORE_READ(bpf_get_current_task_btf(), mm);
+}
+
+/*
+ * Any mmap of guest memory (a guest_memfd, a registered shared backing),
+ * by any process: its mm joins guest_mms before the mapping exists, so
+ * the pins it then takes are seen (a failed mmap only adds an mm).
+ */
+static __always_inline void file_mmapped(struct file *file)
+{
+	/* NULL: an anonymous mapping */
+	struct address_space *mapping = file ? BPF_CORE_READ(file, f_mapping) : NULL;
+
+	if (mapping && mapping_is_guest(mapping))
+		guest_mm_add(current_mm());
+}
+
+SEC("fentry/security_mmap_file")
+int BPF_PROG(security_mmap_file_entry, struct file *file)
+{
+	file_mmapped(file);
+	return 0;
+}
+
+/* A child of a process that maps guest memory maps it too. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u64 pmm = (__u64)BPF_CORE_READ(parent, mm), cmm = (__u64)BPF_CORE_READ(child, mm);
+
+	if (cmm && cmm != pmm && mm_maps_guest(pmm))
+		guest_mm_add(cmm);
+	return 0;
+}
+
 /* The fd that kvm_gmem_create() returned, in the current task. */
 static __always_inline struct file *current_fd_file(int fd)
 {
@@ -131,6 +169,7 @@ static __always_inline void gmem_file_created(struct kvm *kvm,
 	f.fd = ret;
 	bpf_get_current_comm(f.comm, sizeof(f.comm));
 	put(&gmem_files, (__u64)BPF_CORE_READ(file, f_mapping), &f);
+	guest_mm_add(current_mm());
 }
 
 SEC("fexit/kvm_gmem_create")
@@ -372,6 +411,13 @@ int BPF_KRETPROBE(kvm_gmem_create_kretprobe, int ret)
 	if (unstash_args(STASH_KVM_GMEM_CREATE, &a))
 		gmem_file_created((struct kvm *)a.arg[0],
 				  (struct kvm_create_guest_memfd *)a.arg[1], ret);
+	return 0;
+}
+
+SEC("kprobe/security_mmap_file")
+int BPF_KPROBE(security_mmap_file_kprobe, struct file *file)
+{
+	file_mmapped(file);
 	return 0;
 }
 

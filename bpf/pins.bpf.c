@@ -3,10 +3,11 @@
  * GUP pin tracking on guest_memfd folios and on the folios of a memslot's
  * shared backing (bpf/backing.bpf.h).
  *
- * Every pin and unpin in the system passes through these programs, so the
- * first thing each does is reject foreign memory: one load of
- * folio->mapping and one of mapping->flags.  Only guest_memfd folios reach
- * the folio_pins map.
+ * Every outer GUP call and every unpin in the system passes through these
+ * programs, so the first thing each does is reject foreign memory: a call
+ * on an mm that maps no guest memory costs one lookup at entry and one at
+ * exit; an unpin a bit test per element outside the page regions that hold
+ * guest folios (bpf/backing.bpf.h).  Only guest folios reach folio_pins.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_tracing.h>
@@ -47,10 +48,8 @@ GMEM_STACK_MAP(user_stacks);
 
 /*
  * Outer GUP calls in flight (pin_user_pages*(), get_user_pages*()), by
- * task: when the call began, and how many folio_pins entries got a new
- * holder since.  At exit, only a call that made new holders walks its page
- * array: foreign memory costs one lookup and one delete per call, not per
- * page.
+ * task, on an mm that maps guest memory: their exits count their pins
+ * (gup_call_exit()), and inside them nothing else does (in_outer_call()).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -85,11 +84,35 @@ static __always_inline struct address_space *guest_mapping(struct folio *folio)
 	return mapping;
 }
 
-static __always_inline void fill_new(void *ctx, struct gmem_folio_pins *v, struct folio *folio,
-				     struct address_space *mapping, __u64 now)
+/*
+ * Where a pin was taken: at an outer GUP call's exit, its mm and the user
+ * address of the folio's first page (both 0 for a lone grab, which has no
+ * page array), and the stacks the call's new holders share.  The stacks
+ * are a walk each, the dearest part of a new holder, so one outer call
+ * (a whole buffer's folios) takes them once.
+ */
+struct pin_site {
+	__u64 mm;
+	__u64 addr;
+	__s32 stack_id;
+	__s32 ustack_id;
+};
+
+/* The stacks of the current pin, into 'site'. */
+static __always_inline void site_stacks(void *ctx, struct pin_site *site)
+{
+	/* identical stacks share one entry, so the map fills slowly */
+	site->stack_id = bpf_get_stackid(ctx, &pin_stacks, 0);
+	if (site->stack_id < 0)
+		stat_add(GMEM_STAT_STACK_LOST, 1);
+	site->ustack_id = user_stack_id(ctx);
+}
+
+static __always_inline void fill_new(struct gmem_folio_pins *v, struct folio *folio,
+				     struct address_space *mapping, __u64 now,
+				     const struct pin_site *site)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct gmem_gup_call *c;
 
 	v->mapping = (__u64)mapping;
 	if ((__u64)mapping & GMEM_MAPPING_ANON) {
@@ -109,32 +132,13 @@ static __always_inline void fill_new(void *ctx, struct gmem_folio_pins *v, struc
 	v->pid = (__u32)id;
 	bpf_get_current_comm(v->comm, sizeof(v->comm));
 	v->cgroup_id = bpf_get_current_cgroup_id();
-	/* the address is the new holder's: the outer call's exit fills it in */
-	v->mm = 0;
-	v->addr = 0;
-	/*
-	 * The stacks: a walk each, the dearest part of a new holder, so the
-	 * holders one outer GUP call makes (a whole buffer's folios) share
-	 * its first one's; they differ at most in the frames below the call.
-	 * The call's exit looks for its holders (gup_call_exit()).
-	 */
-	c = bpf_map_lookup_elem(&gup_calls, &id);
-	if (c && c->new_holders) {
-		v->stack_id = c->stack_id;
-		v->ustack_id = c->ustack_id;
-	} else {
-		/* identical stacks share one entry, so the map fills slowly */
-		v->stack_id = bpf_get_stackid(ctx, &pin_stacks, 0);
-		if (v->stack_id < 0)
-			stat_add(GMEM_STAT_STACK_LOST, 1);
-		v->ustack_id = user_stack_id(ctx);
-		if (c) {
-			c->stack_id = v->stack_id;
-			c->ustack_id = v->ustack_id;
-		}
-	}
-	if (c)
-		__sync_fetch_and_add(&c->new_holders, 1);
+	v->stack_id = site->stack_id;
+	v->ustack_id = site->ustack_id;
+	v->addr = site->addr;
+	/* mm last (x86 keeps stores in order): readers take the address only
+	 * with an mm */
+	asm volatile("" ::: "memory");
+	v->mm = site->mm;
 }
 
 /* v->pins and v->pins_gen as one word (include/gmem/abi.h): every change
@@ -197,8 +201,8 @@ static __always_inline void recover_before_pin(__u64 key, struct gmem_folio_pins
  * entry, or create it.  A pin that takes an idle entry from 0 starts a new
  * holder: the attribution is that of the new pinner.
  */
-static __always_inline void folio_grab(void *ctx, struct folio *folio, __u32 refs, __u32 flags,
-				       __u32 how)
+static __always_inline void folio_grab(struct folio *folio, __u32 refs, __u32 flags, __u32 how,
+				       const struct pin_site *site)
 {
 	struct address_space *mapping = guest_mapping(folio);
 	bool pin = flags & foll_pin;
@@ -222,7 +226,9 @@ static __always_inline void folio_grab(void *ctx, struct folio *folio, __u32 ref
 			struct gmem_folio_pins init = {};
 			long err;
 
-			fill_new(ctx, &init, folio, mapping, now);
+			fill_new(&init, folio, mapping, now, site);
+			/* before the entry exists: its unpins must find it */
+			folio_regions_mark(arg_value(&key, 0), folio_order(folio));
 			init.pins = pin ? refs : 0;
 			init.gets = pin ? 0 : refs;
 			init.flags = fl;
@@ -249,7 +255,7 @@ static __always_inline void folio_grab(void *ctx, struct folio *folio, __u32 ref
 		}
 		if (pin && old == 0) {
 			/* a new holder of an idle entry */
-			fill_new(ctx, v, folio, mapping, now);
+			fill_new(v, folio, mapping, now, site);
 			v->flags = fl;
 		} else {
 			v->last_pin_ns = now;
@@ -260,26 +266,62 @@ static __always_inline void folio_grab(void *ctx, struct folio *folio, __u32 ref
 	stat_add(GMEM_STAT_RACE_LOST, 1);
 }
 
-/* mm/gup.c, the slow path (follow_page_mask and friends): 0 on success. */
-SEC("fexit/try_grab_folio")
-int BPF_PROG(try_grab_folio_exit, struct folio *folio, int refs, unsigned int flags, int ret)
+/*
+ * A pin outside an outer GUP call, which has no page array to count from
+ * (memfd_pin_folios(), folio_add_pin(s)(), a try_grab_folio() whose call
+ * we filtered out): its stacks are taken here, and it has no address.
+ */
+static __always_inline void lone_grab(void *ctx, struct folio *folio, __u32 refs, __u32 flags)
 {
-	if (ret == 0)
-		folio_grab(ctx, folio, refs, flags, GMEM_PIN_F_SLOW);
-	return 0;
+	struct pin_site site = {};
+
+	if (!guest_mapping(folio))
+		return;
+	site_stacks(ctx, &site);
+	folio_grab(folio, refs, flags, GMEM_PIN_F_SLOW, &site);
 }
 
 /*
- * mm/gup.c, the lockless fast path (gup_fast_pte_range): the folio on
- * success, NULL otherwise.  A grab that the fast path then rolls back goes
- * through gup_put_folio() and is undone there.
+ * Is the current task inside an outer GUP call (pin_user_pages*(),
+ * get_user_pages*())?  Such a call's pins are counted at its exit, from
+ * the page array it returns (gup_call_exit()), so the grabs and releases
+ * it makes on the way (the slow path's try_grab_folio(), longterm
+ * migration's unpin, the fast path's rollbacks) are not counted one by
+ * one: what the call returns is their net result.
  */
-SEC("fexit/try_grab_folio_fast")
-int BPF_PROG(try_grab_folio_fast_exit, struct page *page, int refs, unsigned int flags,
-	     struct folio *ret)
+static __always_inline bool in_outer_call(void)
 {
-	if (ret)
-		folio_grab(ctx, ret, refs, flags, GMEM_PIN_F_FAST);
+	__u64 id = bpf_get_current_pid_tgid();
+
+	return bpf_map_lookup_elem(&gup_calls, &id) != NULL;
+}
+
+/* THREAD_SIZE: 16 KiB on x86-64, doubled with KASAN (set by the loader). */
+const volatile __u64 thread_size = 16384;
+
+/*
+ * Is this program running on the current task's own stack, not on an
+ * interrupt stack?  An unpin in interrupt context (an O_DIRECT bio's
+ * completion) belongs to no GUP call of the task it interrupted, and on
+ * x86-64 hard and soft interrupts run on the per-CPU interrupt stack.
+ */
+static __always_inline bool on_task_stack(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 marker = 0, sp = 0, *where = &marker;
+
+	/* a copy made by a helper is a plain number: the frame's address */
+	bpf_probe_read_kernel(&sp, sizeof(sp), &where);
+	return sp - (__u64)task->stack < thread_size;
+}
+
+/* mm/gup.c, the slow path (follow_page_mask and friends): 0 on success.
+ * Counted here only outside an outer call. */
+SEC("fexit/try_grab_folio")
+int BPF_PROG(try_grab_folio_exit, struct folio *folio, int refs, unsigned int flags, int ret)
+{
+	if (ret == 0 && guest_mapping(folio) && !in_outer_call())
+		lone_grab(ctx, folio, refs, flags);
 	return 0;
 }
 
@@ -366,34 +408,6 @@ static __always_inline bool nested_in_counted_unpin(void *ctx, int self)
 }
 
 /*
- * Where the caller of a function traced by fentry resumes, without a stack
- * walk (one per released guest folio was most of an unpin's cost).  ctx is
- * the trampoline's copy of the 'nargs' register arguments; above it come a
- * return value slot (when fexit programs share the trampoline), the saved
- * RBP, the return address into the traced function's fentry call site and
- * then the caller's return address (arch/x86/net/bpf_jit_comp.c, "Generated
- * trampoline stack layout").  The call site's return address is recognised
- * a few bytes past bpf_get_func_ip(), so another layout (an ftrace_ops
- * trampoline in between, another architecture) gives 0: walk the stack.
- */
-static __always_inline __u64 fentry_caller(unsigned long long *ctx, int nargs)
-{
-	__u64 ip = bpf_get_func_ip(ctx);
-
-	for (int k = 0; k < 3; k++) {
-		__u64 v = 0, caller = 0;
-
-		if (bpf_probe_read_kernel(&v, sizeof(v), &ctx[nargs + k]))
-			return 0;
-		if (v > ip && v <= ip + 16) {
-			bpf_probe_read_kernel(&caller, sizeof(caller), &ctx[nargs + k + 1]);
-			return caller;
-		}
-	}
-	return 0;
-}
-
-/*
  * Take up to 'refs' from '*count' of 'v', the element of 'key', never below
  * zero.  Returns what was taken, or -1 when nothing was: the count kept
  * changing under us, or the element was reused for another folio.
@@ -462,37 +476,42 @@ __noinline int folio_unpin(__u64 addr, __u32 refs)
 }
 
 /*
- * A FOLL_GET grab that mm/gup.c itself gives back (the fast path's
- * rollback): the only release of a FOLL_GET reference that is not an
- * anonymous folio_put(), so the only one we can subtract.
+ * Is an unpin of guest memory accounted elsewhere?  By an enclosing unpin
+ * function we count (unpin_user_pages_dirty_lock() -> unpin_user_pages()),
+ * or by the outer GUP call this task is in: an unpin there (longterm
+ * migration) releases a pin that call took, which its exit never counts.
  */
-static __always_inline void folio_unget_at(__u64 addr, __u32 refs)
+static __always_inline bool counted_elsewhere(void *ctx, int self)
 {
-	struct gmem_folio_pins *v = bpf_map_lookup_elem(&folio_pins, &addr);
-
-	if (v)
-		counter_take(addr, v, &v->gets, refs);
-}
-
-static __always_inline void folio_unget(unsigned long long *ctx, struct folio *folio, __u32 refs)
-{
-	if (!maybe_guest_typed(folio))
-		return;
-	folio_unget_at(arg_value(ctx, 0), refs);
+	if (on_task_stack() && in_outer_call())
+		return true;
+	return nested_in_counted_unpin(ctx, self);
 }
 
 enum unpin_array { ARRAY_PAGES, ARRAY_FOLIOS, ARRAY_PAGE_RANGE };
 
-/* unpin_walk.apply */
-enum { WALK_FIND, WALK_UNPIN };
+/* array_walk.apply */
+enum { WALK_FIND, WALK_UNPIN, WALK_PIN };
 
-struct unpin_walk {
+
+/*
+ * A walk of a page (or folio) array, a folio-run at a time: an unpin
+ * call's argument, or the pages an outer GUP call returns.
+ */
+struct array_walk {
 	__u64 base;
 	__u64 n;
 	__u64 i;      /* next element */
 	__u32 kind;   /* enum unpin_array */
-	__u32 apply;  /* WALK_FIND the first guest folio, WALK_UNPIN from there */
+	__u32 apply;  /* WALK_FIND the first guest folio; WALK_UNPIN or
+		       * WALK_PIN from there */
 	__u64 found;  /* index + 1 of the first guest folio (0: none) */
+	/* a pin walk's: */
+	bool pins;        /* the array an outer GUP call returned */
+	__u32 flags;      /* its FOLL_* flags */
+	__u32 how;        /* GMEM_PIN_F_FAST or _SLOW */
+	__u64 user_start; /* the user address of base[0] */
+	struct pin_site site;
 };
 
 /* Pages in the folio from 'page' (a page of 'folio') to the folio's end. */
@@ -506,22 +525,35 @@ static __always_inline __u64 pages_to_folio_end(__u64 folio, __u64 page, __u64 p
  * gup_folio_next() batches them: a 2 MiB folio's 512 pages cost three
  * reads, not 512, whether it is guest memory or not.
  */
-__noinline int unpin_walk_run(struct unpin_walk *w)
+/*
+ * The folio-run of w's elements from w->i: its folio (0: none, or an unpin
+ * of an element outside every marked region), its first page and its
+ * length; w->i moves past it.  False at the array's end.
+ */
+static __always_inline bool next_run(struct array_walk *w, __u64 *folio_out, __u64 *page_out,
+				     __u64 *run_out, __u64 *at)
 {
-	__u64 psz = bpf_core_type_size(struct page), elem = 0, page = 0, folio, run = 1, i;
+	__u64 psz = bpf_core_type_size(struct page), elem = 0, page = 0, folio = 0, run = 1, i;
 
-	if (!w)
-		return 1;
 	i = w->i;
 	if (i >= w->n)
-		return 1;
+		return false;
+	*at = i;
+	*folio_out = 0;
+	*run_out = 1;
+	w->i = i + 1;
 	if (w->kind == ARRAY_FOLIOS) {
 		bpf_probe_read_kernel(&folio, sizeof(folio), (void *)(w->base + i * 8));
+		if (!w->pins && !page_region_marked(folio))
+			return true;
 	} else {
 		if (w->kind == ARRAY_PAGE_RANGE)
 			page = w->base + i * psz;
 		else
 			bpf_probe_read_kernel(&page, sizeof(page), (void *)(w->base + i * 8));
+		/* an unpin of foreign memory: a bit test per element */
+		if (!w->pins && !page_region_marked(page))
+			return true;
 		folio = page ? page_folio_addr(page) : 0;
 		if (folio) {
 			run = pages_to_folio_end(folio, page, psz);
@@ -539,41 +571,153 @@ __noinline int unpin_walk_run(struct unpin_walk *w)
 		}
 	}
 	w->i = i + run;
+	*folio_out = folio;
+	*page_out = page;
+	*run_out = run;
+	return true;
+}
+
+/*
+ * An unpin's walk, a run per call: WALK_FIND the first run of a folio we
+ * may track (guest memory, or a folio whose mapping is gone: a hole punched
+ * while pinned), WALK_UNPIN from there.  Pins and unpins walk in separate
+ * global functions: the verifier adds up the stack of everything a
+ * program may call, and a pin's new entry is large.
+ */
+__noinline int array_walk_run(struct array_walk *w)
+{
+	__u64 folio = 0, page = 0, run = 1, i = 0;
+
+	if (!w || !next_run(w, &folio, &page, &run, &i))
+		return 1;
 	if (!folio || !maybe_guest(folio))
 		return 0;
 	if (w->apply == WALK_FIND) {
 		w->found = i + 1;
-		return 1; /* found one: the stack check decides the rest */
+		return 1; /* found one: the caller decides the rest */
 	}
-	if (w->apply == WALK_UNPIN)
-		folio_unpin(folio, (__u32)run);
+	folio_unpin(folio, (__u32)run);
 	return 0;
 }
 
-static long unpin_walk_step(__u64 i, struct unpin_walk *w)
+static long array_walk_step(__u64 i, struct array_walk *w)
 {
-	return unpin_walk_run(w) ? 1 : 0;
+	return array_walk_run(w) ? 1 : 0;
 }
 
-/* An unpin of an array: a pass to the first guest folio (foreign memory
- * walks the whole array, a folio-run at a time, and stops here), then the
- * stack check, then a pass that unpins from that folio on. */
+/* An outer GUP call's walk: WALK_FIND the first guest folio, WALK_PIN from
+ * there, each with the user address of the folio's first page (pages[i]
+ * is mapped at user_start + i * PAGE_SIZE). */
+__noinline int pin_walk_run(struct array_walk *w)
+{
+	__u64 folio = 0, page = 0, run = 1, i = 0;
+
+	if (!w || !next_run(w, &folio, &page, &run, &i))
+		return 1;
+	if (!folio || !guest_mapping((struct folio *)folio))
+		return 0;
+	if (w->apply == WALK_FIND) {
+		w->found = i + 1;
+		return 1;
+	}
+	w->site.addr = w->user_start + i * 4096 -
+		       (page - folio) / bpf_core_type_size(struct page) * 4096;
+	folio_grab((struct folio *)folio, (__u32)run, w->flags, w->how, &w->site);
+	return 0;
+}
+
+static long pin_walk_step(__u64 i, struct array_walk *w)
+{
+	return pin_walk_run(w) ? 1 : 0;
+}
+
+/*
+ * The first element of an unpin's array in a marked page region
+ * (guest_page_regions), eight elements per read: the whole cost of an
+ * unpin of foreign memory.
+ */
+struct region_scan {
+	__u64 base;
+	__u64 n;
+	__u64 i;     /* next element */
+	__u64 found; /* index + 1 of the first element in a marked region */
+	__u64 clear; /* the last region found unmarked */
+	__u32 kind;  /* enum unpin_array */
+};
+
+#define REGION_SCAN_CHUNK 16
+
+/* A global function, verified once on its own: inlined into the loop's
+ * callback, its state would differ per iteration and never converge. */
+__noinline int region_scan_run(struct region_scan *r)
+{
+	__u64 ptrs[REGION_SCAN_CHUNK] = {}, psz = bpf_core_type_size(struct page);
+	__u64 i, m;
+
+	if (!r)
+		return 1;
+	i = r->i;
+	if (i >= r->n)
+		return 1;
+	m = r->n - i < REGION_SCAN_CHUNK ? r->n - i : REGION_SCAN_CHUNK;
+	if (r->kind != ARRAY_PAGE_RANGE &&
+	    bpf_probe_read_kernel(ptrs, m * 8, (void *)(r->base + i * 8)))
+		return 1;
+	/* consecutive struct pages in one clear region (a large folio's, as
+	 * GUP returns them): the chunk costs one comparison */
+	if (r->kind == ARRAY_PAGES && m == REGION_SCAN_CHUNK && ptrs[0] &&
+	    ptrs[REGION_SCAN_CHUNK - 1] == ptrs[0] + (REGION_SCAN_CHUNK - 1) * psz &&
+	    ptrs[0] >> PAGE_REGION_SHIFT == r->clear &&
+	    ptrs[REGION_SCAN_CHUNK - 1] >> PAGE_REGION_SHIFT == r->clear) {
+		r->i = i + m;
+		return 0;
+	}
+	for (int j = 0; j < REGION_SCAN_CHUNK && j < m; j++) {
+		__u64 p = r->kind == ARRAY_PAGE_RANGE ? r->base + (i + j) * psz : ptrs[j];
+
+		/* a large folio's pages share their region: one test each */
+		if (!p || p >> PAGE_REGION_SHIFT == r->clear)
+			continue;
+		if (page_region_marked(p)) {
+			r->found = i + j + 1;
+			return 1;
+		}
+		r->clear = p >> PAGE_REGION_SHIFT;
+	}
+	r->i = i + m;
+	return 0;
+}
+
+static long region_scan_step(__u64 k, struct region_scan *r)
+{
+	return region_scan_run(r) ? 1 : 0;
+}
+
+/* An unpin of an array: a scan to the first element in a marked region
+ * (all that foreign memory pays), a pass from there to the first guest
+ * folio, the checks whether it is counted elsewhere, then a pass that
+ * unpins from that folio on. */
 static __always_inline void unpin_array_at(void *ctx, int self, __u64 base, __u64 n, __u32 kind)
 {
-	struct unpin_walk w = { .n = n, .kind = kind, .base = base };
+	struct array_walk w = { .n = n, .kind = kind, .base = base };
+	struct region_scan r = { .n = n, .kind = kind, .base = base };
 
 	if (!n || !w.base)
 		return;
 	if (n > UNPIN_WALK_MAX) {
 		stat_add(GMEM_STAT_UNPIN_TRUNCATED, 1);
-		w.n = n = UNPIN_WALK_MAX;
+		w.n = r.n = n = UNPIN_WALK_MAX;
 	}
-	bpf_loop(n, unpin_walk_step, &w, 0);
-	if (!w.found || nested_in_counted_unpin(ctx, self))
+	bpf_loop((n + REGION_SCAN_CHUNK - 1) / REGION_SCAN_CHUNK, region_scan_step, &r, 0);
+	if (!r.found)
+		return;
+	w.i = r.found - 1;
+	bpf_loop(n, array_walk_step, &w, 0);
+	if (!w.found || counted_elsewhere(ctx, self))
 		return;
 	w.apply = WALK_UNPIN;
 	w.i = w.found - 1;
-	bpf_loop(n, unpin_walk_step, &w, 0);
+	bpf_loop(n, array_walk_step, &w, 0);
 }
 
 static __always_inline void unpin_array(unsigned long long *ctx, int self, __u64 n, __u32 kind)
@@ -586,7 +730,7 @@ static __always_inline void unpin_arg(void *ctx, int self, __u64 arg, bool page,
 {
 	__u64 addr = page ? page_folio_addr(arg) : arg;
 
-	if (!addr || !maybe_guest(addr) || nested_in_counted_unpin(ctx, self))
+	if (!addr || !maybe_guest(addr) || counted_elsewhere(ctx, self))
 		return;
 	folio_unpin(addr, refs);
 }
@@ -602,28 +746,6 @@ static __always_inline void unpin_one(unsigned long long *ctx, int self, struct 
 	if (folio && !maybe_guest_typed(folio))
 		return;
 	unpin_arg(ctx, self, arg_value(ctx, 0), !folio, refs);
-}
-
-/*
- * mm/gup.c's own releases (the fast path's rollback, error paths); the
- * exported unpin functions below may inline it, or call it out of line,
- * in which case they account for it.
- */
-SEC("fentry/gup_put_folio")
-int BPF_PROG(gup_put_folio_entry, struct folio *folio, int refs, unsigned int flags)
-{
-	if (flags & foll_pin) {
-		if (!maybe_guest_typed(folio))
-			return 0;
-		/* the usual caller, an exported unpin function, counted it: its
-		 * return address says so at once (any other answer: walk) */
-		if (frame_in_counted_unpin(fentry_caller(ctx, 3), -1))
-			return 0;
-		unpin_arg(ctx, -1, arg_value(ctx, 0), false, refs);
-	} else if (flags & foll_get) {
-		folio_unget(ctx, folio, refs);
-	}
-	return 0;
 }
 
 SEC("fentry/unpin_user_page")
@@ -686,7 +808,7 @@ int BPF_PROG(unpin_folios_entry, struct folio **folios, unsigned long nfolios)
 SEC("fexit/folio_add_pin")
 int BPF_PROG(folio_add_pin_exit, struct folio *folio)
 {
-	folio_grab(ctx, folio, 1, foll_pin, GMEM_PIN_F_SLOW);
+	lone_grab(ctx, folio, 1, foll_pin);
 	return 0;
 }
 
@@ -740,7 +862,7 @@ static __always_inline void add_pins_exit(void *ctx, struct folio *folio, __u32 
 	if (!seen)
 		return;
 	if (!*seen && ret == 0)
-		folio_grab(ctx, folio, pins, foll_pin, GMEM_PIN_F_SLOW);
+		lone_grab(ctx, folio, pins, foll_pin);
 	bpf_map_delete_elem(&in_folio_add_pins, &id);
 }
 
@@ -791,36 +913,9 @@ int BPF_KRETPROBE(try_grab_folio_kretprobe, int ret)
 
 	if (!unstash_args(STASH_TRY_GRAB_FOLIO, &a) || ret)
 		return 0;
-	folio_grab(ctx, (struct folio *)a.arg[0], a.arg[1], a.arg[2], GMEM_PIN_F_SLOW);
+	if (!in_outer_call())
+		lone_grab(ctx, (struct folio *)a.arg[0], a.arg[1], a.arg[2]);
 	add_pins_note_grab(ret);
-	return 0;
-}
-
-SEC("kprobe/try_grab_folio_fast")
-int BPF_KPROBE(try_grab_folio_fast_kprobe, struct page *page)
-{
-	if (guest_mapping((struct folio *)page_folio_addr((__u64)page)))
-		stash_args(ctx, STASH_TRY_GRAB_FOLIO_FAST, GMEM_STAT_MAP_FULL);
-	return 0;
-}
-
-SEC("kretprobe/try_grab_folio_fast")
-int BPF_KRETPROBE(try_grab_folio_fast_kretprobe, struct folio *ret)
-{
-	struct kprobe_args a;
-
-	if (unstash_args(STASH_TRY_GRAB_FOLIO_FAST, &a) && ret)
-		folio_grab(ctx, ret, a.arg[1], a.arg[2], GMEM_PIN_F_FAST);
-	return 0;
-}
-
-SEC("kprobe/gup_put_folio")
-int BPF_KPROBE(gup_put_folio_kprobe, struct folio *folio, int refs, unsigned int flags)
-{
-	if (flags & foll_pin)
-		unpin_arg(ctx, -1, (__u64)folio, false, refs);
-	else if ((flags & foll_get) && maybe_guest((__u64)folio))
-		folio_unget_at((__u64)folio, refs);
 	return 0;
 }
 
@@ -888,7 +983,7 @@ int BPF_KRETPROBE(folio_add_pin_kretprobe)
 	struct kprobe_args a;
 
 	if (unstash_args(STASH_FOLIO_ADD_PIN, &a))
-		folio_grab(ctx, (struct folio *)a.arg[0], 1, foll_pin, GMEM_PIN_F_SLOW);
+		lone_grab(ctx, (struct folio *)a.arg[0], 1, foll_pin);
 	return 0;
 }
 
@@ -949,22 +1044,29 @@ int forget_gets(struct gmem_forget_gets *a)
 }
 
 /*
- * Pin addresses (issue 3: "the address the pin was taken at").  The outer
- * GUP calls that return a page array: at entry, note the task and time; at
- * exit, if the call made new holders, walk pages[0..ret) a folio-run at a
- * time and give each new holder the call's mm and the user address of the
- * folio's first page (pages[i] is mapped at start + i * PAGE_SIZE).
+ * The outer GUP calls (pin_user_pages*(), get_user_pages*()): every pin
+ * of the fast path and most of the slow path's.  At entry the task is
+ * marked (gup_calls); at exit the call's pins are counted from the page
+ * array it returns, pages[0..ret), a folio-run at a time, each with the
+ * call's mm and its user address.  The grabs and releases inside the call
+ * (the fast path's rollbacks, longterm migration) are not counted one by
+ * one (in_outer_call()), so nothing per page is attached: a trampoline per
+ * page cost more than all the rest of the work.
  */
-static __always_inline bool gup_call_enter(void)
+static __always_inline bool gup_call_enter(__u64 mm)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct gmem_gup_call c = {};
 
+	/* foreign memory: one lookup per call, and nothing at exit */
+	if (!mm_maps_guest(mm))
+		return false;
 	if (filter_tgid && (id >> 32) != filter_tgid)
 		return false;
 	c.start_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&gup_calls, &id, &c, BPF_ANY)) {
-		stat_add(GMEM_STAT_ADDR_UNRECORDED, 1);
+		/* unmarked, the call's fast-path pins go unseen */
+		stat_add(GMEM_STAT_MAP_FULL, 1);
 		return false;
 	}
 	return true;
@@ -976,144 +1078,137 @@ static __always_inline __u64 current_mm(void)
 }
 
 /*
- * The address walk of an outer GUP call's page array: each element's folio
- * is looked up in folio_pins directly (foreign folios are not there, so
- * they need no test of their own), and the walk stops once every new
- * holder the call made is placed.  Per element: a read of the page
- * pointer, one of its first word (tail page or not), one lookup.
+ * The call on 'mm' at user address 'start' with FOLL_* 'flags' filled
+ * page array 'pages' with 'ret' pages.  A pass to the first guest folio
+ * (foreign memory walks the array a folio-run at a time and stops there),
+ * the stacks, once, then a pass that counts from that folio on.
  */
-struct address_walk {
-	__u64 base;       /* pages[] */
-	__u64 mm;         /* the call's mm */
-	__u64 user_start; /* the user address of pages[0] */
-	__u64 since_ns;   /* the call's start */
-	__u32 tid;        /* its task */
-	__u32 left;       /* new holders not yet placed */
-};
-
-static long address_walk_step(__u64 i, struct address_walk *w)
-{
-	__u64 page = 0, folio;
-	struct gmem_folio_pins *v;
-
-	if (bpf_probe_read_kernel(&page, sizeof(page), (void *)(w->base + i * 8)) || !page)
-		return 0;
-	folio = page_folio_addr(page);
-	v = bpf_map_lookup_elem(&folio_pins, &folio);
-	if (!v || v->mm || v->pid != w->tid || v->first_pin_ns < w->since_ns)
-		return 0;
-	/* the user address of the folio's first page */
-	v->addr = w->user_start + i * 4096 - (page - folio) / bpf_core_type_size(struct page) * 4096;
-	/* mm last (x86 keeps stores in order): readers take the address only
-	 * with an mm */
-	asm volatile("" ::: "memory");
-	v->mm = w->mm;
-	return --w->left ? 0 : 1;
-}
-
-/* The call on 'mm' at user address 'start' filled page array 'pages'. */
-static __always_inline void gup_call_exit(__u64 mm, __u64 start, __u64 pages, long ret)
+static __always_inline void gup_call_exit(void *ctx, __u64 mm, __u64 start, __u64 pages, long ret,
+					  __u32 flags, __u32 how)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct gmem_gup_call *c = bpf_map_lookup_elem(&gup_calls, &id);
-	struct address_walk w = {};
+	struct array_walk w = { .kind = ARRAY_PAGES, .pins = true };
 
-	if (!c)
+	if (!bpf_map_lookup_elem(&gup_calls, &id))
 		return;
-	w.left = c->new_holders;
-	w.since_ns = c->start_ns;
 	bpf_map_delete_elem(&gup_calls, &id);
-	if (!w.left || ret <= 0 || !mm || !pages)
+	if (ret <= 0 || !pages || !(flags & (foll_pin | foll_get)))
 		return;
 	w.base = pages;
-	w.mm = mm;
+	w.n = ret < UNPIN_WALK_MAX ? ret : UNPIN_WALK_MAX;
+	if (ret > UNPIN_WALK_MAX)
+		stat_add(GMEM_STAT_UNPIN_TRUNCATED, 1);
+	bpf_loop(w.n, pin_walk_step, &w, 0);
+	if (!w.found)
+		return;
+	w.flags = flags;
+	w.how = how;
 	w.user_start = start & ~4095ull;
-	w.tid = (__u32)id;
-	bpf_loop(ret < UNPIN_WALK_MAX ? ret : UNPIN_WALK_MAX, address_walk_step, &w, 0);
+	w.site.mm = mm;
+	site_stacks(ctx, &w.site);
+	w.apply = WALK_PIN;
+	w.i = w.found - 1;
+	bpf_loop(w.n, pin_walk_step, &w, 0);
 }
+
+/* The FOLL_* flags an outer call pins with: its gup_flags argument, plus
+ * FOLL_PIN or FOLL_GET by its name (pin_user_pages*() or get_...()). */
+#define GUP_PIN foll_pin
+#define GUP_GET foll_get
 
 /*
  * An entry and an exit program for outer GUP call 'func' of 'nargs'
- * arguments, its start address argument 'start_arg' and page array
- * 'pages_arg', returning 'ret_type', on the memory of 'mm_of_call'.
+ * arguments, its start address argument 'start_arg', FOLL_* argument
+ * 'flags_arg' and page array 'pages_arg', returning 'ret_type', on the
+ * memory of 'mm_of_call'; 'kind' GUP_PIN or GUP_GET, 'how' the path.
  */
-#define GUP_CALL_PROGS(func, nargs, start_arg, pages_arg, ret_type, mm_of_call)        \
-	SEC("fentry/" #func)                                                      \
-	int func##_entry(unsigned long long *ctx)                                 \
-	{                                                                         \
-		gup_call_enter();                                                 \
-		return 0;                                                         \
-	}                                                                         \
-	SEC("fexit/" #func)                                                       \
-	int func##_exit(unsigned long long *ctx)                                  \
-	{                                                                         \
-		gup_call_exit(mm_of_call, ctx[start_arg], arg_value(ctx, pages_arg), \
-			      (ret_type)ctx[nargs]);                              \
-		return 0;                                                         \
+#define GUP_CALL_PROGS(func, nargs, start_arg, flags_arg, pages_arg, ret_type, mm_of_call, kind, \
+		       how)                                                                   \
+	SEC("fentry/" #func)                                                                  \
+	int func##_entry(unsigned long long *ctx)                                             \
+	{                                                                                     \
+		gup_call_enter(mm_of_call);                                                   \
+		return 0;                                                                     \
+	}                                                                                     \
+	SEC("fexit/" #func)                                                                   \
+	int func##_exit(unsigned long long *ctx)                                              \
+	{                                                                                     \
+		gup_call_exit(ctx, mm_of_call, ctx[start_arg], arg_value(ctx, pages_arg),     \
+			      (ret_type)ctx[nargs], (__u32)ctx[flags_arg] | kind, how);      \
+		return 0;                                                                     \
 	}
 
+#define FAST GMEM_PIN_F_FAST
+#define SLOW GMEM_PIN_F_SLOW
 /* long pin_user_pages(start, nr_pages, gup_flags, pages), get_user_pages() */
-GUP_CALL_PROGS(pin_user_pages, 4, 0, 3, long, current_mm())
-GUP_CALL_PROGS(get_user_pages, 4, 0, 3, long, current_mm())
+GUP_CALL_PROGS(pin_user_pages, 4, 0, 2, 3, long, current_mm(), GUP_PIN, SLOW)
+GUP_CALL_PROGS(get_user_pages, 4, 0, 2, 3, long, current_mm(), GUP_GET, SLOW)
 /* int pin_user_pages_fast(start, int nr_pages, gup_flags, pages),
  * get_user_pages_fast(), get_user_pages_fast_only() */
-GUP_CALL_PROGS(pin_user_pages_fast, 4, 0, 3, int, current_mm())
-GUP_CALL_PROGS(get_user_pages_fast, 4, 0, 3, int, current_mm())
-GUP_CALL_PROGS(get_user_pages_fast_only, 4, 0, 3, int, current_mm())
+GUP_CALL_PROGS(pin_user_pages_fast, 4, 0, 2, 3, int, current_mm(), GUP_PIN, FAST)
+GUP_CALL_PROGS(get_user_pages_fast, 4, 0, 2, 3, int, current_mm(), GUP_GET, FAST)
+GUP_CALL_PROGS(get_user_pages_fast_only, 4, 0, 2, 3, int, current_mm(), GUP_GET, FAST)
 /* long pin_user_pages_remote(mm, start, nr_pages, gup_flags, pages, locked),
  * get_user_pages_remote(): another process's memory (VFIO type1, iommufd on
  * behalf of another mm, process_vm_readv) */
-GUP_CALL_PROGS(pin_user_pages_remote, 6, 1, 4, long, arg_value(ctx, 0))
-GUP_CALL_PROGS(get_user_pages_remote, 6, 1, 4, long, arg_value(ctx, 0))
+GUP_CALL_PROGS(pin_user_pages_remote, 6, 1, 3, 4, long, arg_value(ctx, 0), GUP_PIN, SLOW)
+GUP_CALL_PROGS(get_user_pages_remote, 6, 1, 3, 4, long, arg_value(ctx, 0), GUP_GET, SLOW)
 /* long pin_user_pages_unlocked(start, nr_pages, pages, gup_flags),
  * get_user_pages_unlocked() (KVM's hva_to_pfn slow path) */
-GUP_CALL_PROGS(pin_user_pages_unlocked, 4, 0, 2, long, current_mm())
-GUP_CALL_PROGS(get_user_pages_unlocked, 4, 0, 2, long, current_mm())
+GUP_CALL_PROGS(pin_user_pages_unlocked, 4, 0, 3, 2, long, current_mm(), GUP_PIN, SLOW)
+GUP_CALL_PROGS(get_user_pages_unlocked, 4, 0, 3, 2, long, current_mm(), GUP_GET, SLOW)
 
 /*
  * Their kprobe twins: a kretprobe has no arguments, so the entry stashes
- * the call's mm, start and page array (bpf/kprobe.bpf.h), one call per
- * task as gup_calls holds.  'start', 'pages': PT_REGS_PARMn numbers.
+ * the call's mm, start, page array and flags (bpf/kprobe.bpf.h), one call
+ * per task as gup_calls holds.  'start', 'flags', 'pages': PT_REGS_PARMn
+ * numbers.
  */
-static __always_inline void gup_call_kprobe(__u64 mm, __u64 start, __u64 pages)
+static __always_inline void gup_call_kprobe(__u64 mm, __u64 start, __u64 pages, __u64 flags)
 {
 	struct kprobe_stash_key key = { .pid_tgid = bpf_get_current_pid_tgid(),
 					.func = STASH_GUP_CALL };
-	struct kprobe_args a = { .arg = { mm, start, pages } };
+	struct kprobe_args a = { .arg = { mm, start, pages, flags } };
+	__u64 id = key.pid_tgid;
 
-	if (gup_call_enter() && bpf_map_update_elem(&kprobe_stash, &key, &a, BPF_ANY))
-		stat_add(GMEM_STAT_ADDR_UNRECORDED, 1);
+	if (!gup_call_enter(mm))
+		return;
+	if (bpf_map_update_elem(&kprobe_stash, &key, &a, BPF_ANY)) {
+		/* no arguments at return: unmark, the slow path counts alone */
+		bpf_map_delete_elem(&gup_calls, &id);
+		stat_add(GMEM_STAT_MAP_FULL, 1);
+	}
 }
 
-static __always_inline void gup_call_kretprobe(long ret)
+static __always_inline void gup_call_kretprobe(void *ctx, long ret, __u32 kind, __u32 how)
 {
 	struct kprobe_args a;
 
 	if (unstash_args(STASH_GUP_CALL, &a))
-		gup_call_exit(a.arg[0], a.arg[1], a.arg[2], ret);
+		gup_call_exit(ctx, a.arg[0], a.arg[1], a.arg[2], ret, (__u32)a.arg[3] | kind, how);
 }
 
-#define GUP_CALL_KPROBES(func, start, pages, ret_type, mm_of_call)                 \
+#define GUP_CALL_KPROBES(func, start, flags, pages, ret_type, mm_of_call, kind, how)   \
 	SEC("kprobe/" #func)                                                      \
 	int func##_kprobe(struct pt_regs *ctx)                                    \
 	{                                                                         \
 		gup_call_kprobe(mm_of_call, PT_REGS_PARM##start(ctx),             \
-				PT_REGS_PARM##pages(ctx));                        \
+				PT_REGS_PARM##pages(ctx), PT_REGS_PARM##flags(ctx));  \
 		return 0;                                                         \
 	}                                                                         \
 	SEC("kretprobe/" #func)                                                   \
 	int func##_kretprobe(struct pt_regs *ctx)                                 \
 	{                                                                         \
-		gup_call_kretprobe((ret_type)PT_REGS_RC(ctx));                    \
+		gup_call_kretprobe(ctx, (ret_type)PT_REGS_RC(ctx), kind, how);    \
 		return 0;                                                         \
 	}
 
-GUP_CALL_KPROBES(pin_user_pages, 1, 4, long, current_mm())
-GUP_CALL_KPROBES(get_user_pages, 1, 4, long, current_mm())
-GUP_CALL_KPROBES(pin_user_pages_fast, 1, 4, int, current_mm())
-GUP_CALL_KPROBES(get_user_pages_fast, 1, 4, int, current_mm())
-GUP_CALL_KPROBES(get_user_pages_fast_only, 1, 4, int, current_mm())
-GUP_CALL_KPROBES(pin_user_pages_remote, 2, 5, long, PT_REGS_PARM1(ctx))
-GUP_CALL_KPROBES(get_user_pages_remote, 2, 5, long, PT_REGS_PARM1(ctx))
-GUP_CALL_KPROBES(pin_user_pages_unlocked, 1, 3, long, current_mm())
-GUP_CALL_KPROBES(get_user_pages_unlocked, 1, 3, long, current_mm())
+GUP_CALL_KPROBES(pin_user_pages, 1, 3, 4, long, current_mm(), GUP_PIN, SLOW)
+GUP_CALL_KPROBES(get_user_pages, 1, 3, 4, long, current_mm(), GUP_GET, SLOW)
+GUP_CALL_KPROBES(pin_user_pages_fast, 1, 3, 4, int, current_mm(), GUP_PIN, FAST)
+GUP_CALL_KPROBES(get_user_pages_fast, 1, 3, 4, int, current_mm(), GUP_GET, FAST)
+GUP_CALL_KPROBES(get_user_pages_fast_only, 1, 3, 4, int, current_mm(), GUP_GET, FAST)
+GUP_CALL_KPROBES(pin_user_pages_remote, 2, 4, 5, long, PT_REGS_PARM1(ctx), GUP_PIN, SLOW)
+GUP_CALL_KPROBES(get_user_pages_remote, 2, 4, 5, long, PT_REGS_PARM1(ctx), GUP_GET, SLOW)
+GUP_CALL_KPROBES(pin_user_pages_unlocked, 1, 4, 3, long, current_mm(), GUP_PIN, SLOW)
+GUP_CALL_KPROBES(get_user_pages_unlocked, 1, 4, 3, long, current_mm(), GUP_GET, SLOW)

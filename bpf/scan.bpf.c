@@ -85,8 +85,12 @@ static __always_inline void visit_folio(struct walk *w, unsigned long entry)
 		pins = (__u32)refcount / GMEM_GUP_PIN_COUNTING_BIAS;
 	w->nr_folios++;
 	w->pins += pins;
-	if (pins)
+	if (pins) {
 		w->nr_pinned++;
+		/* pinned before tracking began, perhaps: their unpins are
+		 * counted as such only if an unpin looks here */
+		folio_regions_mark(entry, order);
+	}
 	/* Page cache holds one reference per page, each mapping one more;
 	 * for order-0 folios the pins are inside _refcount. */
 	if (!order && refcount - pins * GMEM_GUP_PIN_COUNTING_BIAS > 1 + mapcount)
@@ -261,6 +265,7 @@ static __always_inline void emit_vm(struct task_struct *task, struct file *file,
 	__builtin_memset(&r->kvm, 0, sizeof(*r) - sizeof(r->hdr));
 	r->kvm = key;
 	r->vm.mm = (__u64)BPF_CORE_READ(kvm, mm);
+	guest_mm_add(r->vm.mm);
 	r->vm.tgid = BPF_CORE_READ(task, tgid);
 	r->vm.pid = BPF_CORE_READ(task, pid);
 	BPF_CORE_READ_STR_INTO(&r->vm.comm, task, comm);
@@ -296,6 +301,9 @@ int scan_task_file(struct bpf_iter__task_file *ctx)
 			emit_vm(task, file, ctx->fd);
 		return 0;
 	}
+	/* a process holding guest memory open maps it, most likely (one
+	 * that only maps it, fd closed, is not seen here) */
+	guest_mm_add((__u64)BPF_CORE_READ(task, mm));
 	key = (__u64)mapping;
 	if (bpf_map_update_elem(&seen_mappings, &key, &one, BPF_NOEXIST))
 		return 0; /* walked already, or the dedup table is full */

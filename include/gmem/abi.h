@@ -134,21 +134,15 @@ _Static_assert(sizeof(struct gmem_forget_gets) == 24, "gmem_forget_gets");
 #define GMEM_DEFAULT_MAX_STACKS 4096
 /* user stacks of pinners (gmemtop --ustack) */
 #define GMEM_DEFAULT_MAX_USTACKS 4096
-/* outer GUP calls in flight at once whose page arrays give pin addresses */
+/* outer GUP calls in flight at once, counted at exit from their page arrays */
 #define GMEM_DEFAULT_MAX_GUP_CALLS 4096
 
 /* Value of the gup_calls map (key: pid_tgid): an outer GUP call in flight,
- * whose exit gives the pins it took their addresses. */
+ * whose exit counts the pins it took (bpf/pins.bpf.c). */
 struct gmem_gup_call {
-	__u64 start_ns;     /* CLOCK_MONOTONIC at entry */
-	__u32 new_holders;  /* folio_pins entries that got a new holder since */
-	/* the kernel and user stacks of the first new holder, which the
-	 * call's later holders share (valid once new_holders > 0) */
-	__s32 stack_id;
-	__s32 ustack_id;
-	__u32 _pad;
+	__u64 start_ns; /* CLOCK_MONOTONIC at entry */
 };
-_Static_assert(sizeof(struct gmem_gup_call) == 24, "gmem_gup_call");
+_Static_assert(sizeof(struct gmem_gup_call) == 8, "gmem_gup_call");
 
 /* Counters kept per CPU by every object; userspace sums them. */
 enum gmem_stat {
@@ -180,9 +174,6 @@ enum gmem_stat {
 	GMEM_STAT_MODEL_MAP_FULL,
 	/* a pinner's user stack not recorded (user_stacks full): shown as none */
 	GMEM_STAT_USTACK_LOST,
-	/* an outer GUP call not followed (gup_calls full): the addresses of
-	 * the pins it took are shown as unknown, the pins are counted */
-	GMEM_STAT_ADDR_UNRECORDED,
 	/* pins released while their unpin program was skipped (recursion
 	 * guard), recovered from the kernel's own count (bpf/pins.bpf.c
 	 * recover_unpins()) */
@@ -291,6 +282,7 @@ _Static_assert(sizeof(struct gmem_folio_refs) == 40 + GMEM_REF_HOLDERS * 56, "gm
 #define GMEM_DEFAULT_MAX_GMEM_FILES 1024
 #define GMEM_DEFAULT_MAX_MEMSLOTS 4096
 #define GMEM_DEFAULT_MAX_BACKINGS 1024
+#define GMEM_DEFAULT_MAX_GUEST_MMS 4096 /* mms mapping guest memory */
 
 /* gmem_vm.flags, gmem_memslot.state */
 #define GMEM_OBJ_F_PREEXISTING (1u << 0) /* created before tracking began (found by the scan) */

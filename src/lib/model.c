@@ -516,7 +516,6 @@ const char *gmem_stat_name(enum gmem_stat which)
 		[GMEM_STAT_REF_RECURSION_MISSED] = "refs_runs_missed",
 		[GMEM_STAT_MODEL_MAP_FULL] = "lost_model_map_full",
 		[GMEM_STAT_USTACK_LOST] = "ustacks_lost",
-		[GMEM_STAT_ADDR_UNRECORDED] = "addrs_unrecorded",
 		[GMEM_STAT_UNPIN_RECOVERED] = "unpins_recovered",
 		[GMEM_STAT_UNPIN_RUNS_MISSED] = "unpin_runs_missed",
 	};

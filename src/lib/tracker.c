@@ -3,6 +3,7 @@
 
 #include "lib/bpfutil.h"
 #include "lib/kallsyms.h"
+#include "lib/kconfig.h"
 #include "lib/log.h"
 #include "lib/refs.h"
 #include "lib/usym.h"
@@ -35,11 +36,16 @@ struct gmem_tracker {
 	struct gmem_usyms *usyms;   /* their modules' symbols, kept across snapshots */
 };
 
-/* The grab side and mm/gup.c's internal release: all three are needed. */
+/*
+ * The grab of every pin outside an outer GUP call (memfd_pin_folios(),
+ * folio_add_pins()), and the outer calls every kernel has.  The others
+ * (gup_call_funcs) are each loaded where the kernel has them: a kernel
+ * without one takes no pin through it.
+ */
 static const char *const required_funcs[] = {
-	"try_grab_folio",      /* fexit: slow-path FOLL_PIN/FOLL_GET grabs */
-	"try_grab_folio_fast", /* fexit: lockless fast-path grabs */
-	"gup_put_folio",       /* fentry: rollbacks and internal releases */
+	"try_grab_folio",      /* fexit: grabs outside an outer call */
+	"pin_user_pages_fast", /* fentry+fexit: io_uring, O_DIRECT, most pins */
+	"pin_user_pages",      /* fentry+fexit: the slow path's */
 };
 
 /* The exported unpin functions, indexed by enum gmem_unpin_func.  A kernel
@@ -76,11 +82,11 @@ static void configure_extra_pins(struct gmem_pins *skel, const struct gmem_kerne
 }
 
 /*
- * The outer GUP calls whose page arrays give the pin addresses: each has an
- * entry and an exit program (fentry/fexit, or their kprobe twins), loaded
- * where the kernel has the function (configure_present()).  A pin taken
- * without one of them (memfd_pin_folios(), a kernel without the function)
- * shows an unknown address.
+ * The outer GUP calls, whose page arrays give their pins, with addresses
+ * (bpf/pins.bpf.c, gup_call_exit()): each has an entry and an exit program
+ * (fentry/fexit, or their kprobe twins), loaded where the kernel has the
+ * function (configure_present()).  A pin taken without one of them
+ * (memfd_pin_folios()) shows an unknown address.
  */
 static const char *const gup_call_funcs[] = {
 	"pin_user_pages", "get_user_pages", "pin_user_pages_fast", "get_user_pages_fast",
@@ -100,7 +106,7 @@ static void report_gup_calls(const struct gmem_kernel *k)
 {
 	for (size_t i = 0; i < sizeof(gup_call_funcs) / sizeof(gup_call_funcs[0]); i++)
 		if (!gmem_kernel_has_func(k, gup_call_funcs[i]))
-			gmem_debug("%s() not in this kernel: pins it takes show no address",
+			gmem_debug("%s() not in this kernel: nothing to trace",
 				   gup_call_funcs[i]);
 }
 
@@ -194,6 +200,33 @@ static __u64 read_map_bytes(int map_fd)
 	return bytes;
 }
 
+/*
+ * THREAD_SIZE, for telling the task's stack from an interrupt stack
+ * (bpf/pins.bpf.c, on_task_stack()): x86-64's 16 KiB, doubled by KASAN.
+ */
+static __u64 thread_size(const struct gmem_kernel *k)
+{
+	struct gmem_kconfig kc = {};
+	int kasan;
+
+	gmem_kconfig_load(&kc, k->release);
+	kasan = gmem_kconfig_enabled(&kc, "CONFIG_KASAN");
+	gmem_kconfig_free(&kc);
+	return kasan ? 32768 : 16384;
+}
+
+/*
+ * Without the lifecycle object nothing says which mms map guest memory
+ * (bpf/backing.bpf.h, guest_mms): let every outer GUP call through.
+ */
+static void open_mm_filter(struct gmem_pins *skel)
+{
+	__u32 zero = 0, all = 3; /* GUEST_MMS_ANY | GUEST_MMS_OVERFLOW */
+
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.guest_mms_gate), &zero, &all, BPF_ANY))
+		gmem_warn("cannot open the mm filter: %s; pins may go unseen", strerror(errno));
+}
+
 /* Keep only program 'only' (a section name) set to load. */
 static void keep_only(struct gmem_pins *skel, const char *only)
 {
@@ -242,6 +275,7 @@ static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k
 	t->skel->rodata->foll_get = k->foll_get;
 	t->skel->rodata->foll_longterm = k->foll_longterm;
 	t->skel->rodata->filter_tgid = opts->filter_tgid;
+	t->skel->rodata->thread_size = thread_size(k);
 	if (opts->max_folios)
 		bpf_map__set_max_entries(t->skel->maps.folio_pins, opts->max_folios);
 	/* a trial of one program only loads and attaches it: no ranges, and
@@ -276,6 +310,8 @@ static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k
 	err = gmem_bpf_load_attach(t->skel->skeleton, only ? only : "pins BPF object", stage);
 	if (err)
 		goto fail;
+	if (!opts->vmtracker)
+		open_mm_filter(t->skel);
 	t->map_bytes = read_map_bytes(bpf_map__fd(t->skel->maps.folio_pins));
 	*out = t;
 	return 0;
@@ -685,9 +721,8 @@ static int read_ref_holders(struct gmem_tracker *t, struct gmem_snapshot *s)
 
 /* What a run the kernel skipped costs, by program (bpf/pins.bpf.c). */
 enum missed_run {
-	MISSED_LOST,    /* a pin, a FOLL_GET reference, or a model event */
+	MISSED_LOST,    /* pins or FOLL_GET references (an outer GUP call's) */
 	MISSED_UNPIN,   /* an unpin: recovered from the kernel's count */
-	MISSED_ADDRESS, /* an outer GUP call: its pins' addresses unknown */
 	MISSED_NR,
 };
 
@@ -697,11 +732,7 @@ static unsigned int missed_run_kind(const struct bpf_program *prog)
 	const char *slash = strchr(bpf_program__section_name(prog), '/');
 	const char *func = slash ? slash + 1 : "";
 
-	if (!strcmp(func, "gup_put_folio") || in_list(unpin_funcs, GMEM_UNPIN_NR, func))
-		return MISSED_UNPIN;
-	if (in_list(gup_call_funcs, sizeof(gup_call_funcs) / sizeof(gup_call_funcs[0]), func))
-		return MISSED_ADDRESS;
-	return MISSED_LOST;
+	return in_list(unpin_funcs, GMEM_UNPIN_NR, func) ? MISSED_UNPIN : MISSED_LOST;
 }
 
 static void add_missed_runs(struct gmem_tracker *t, struct gmem_stats *st)
@@ -711,7 +742,6 @@ static void add_missed_runs(struct gmem_tracker *t, struct gmem_stats *st)
 	gmem_bpf_misses_by_kind(t->skel->skeleton, missed_run_kind, missed);
 	st->v[GMEM_STAT_RECURSION_MISSED] += missed[MISSED_LOST];
 	st->v[GMEM_STAT_UNPIN_RUNS_MISSED] = missed[MISSED_UNPIN];
-	st->v[GMEM_STAT_ADDR_UNRECORDED] += missed[MISSED_ADDRESS];
 }
 
 /* Bring folios whose unpins the kernel skipped down to the kernel's count

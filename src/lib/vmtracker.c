@@ -35,6 +35,8 @@ static const struct lifecycle_hook {
 	{ "kvm_gmem_commit_memory_region", "memslot to guest_memfd binding, committed (7.3)" },
 	{ "kvm_gmem_unbind", "end of a guest_memfd binding" },
 	{ "__anon_vma_prepare", "anonymous shared backing faulted in after its memslot" },
+	{ "security_mmap_file", "guest memory mmap'ed by any process: its pins are tracked" },
+	{ "sched_process_fork", "a fork of a process that maps guest memory" },
 };
 
 /* Without these the model cannot follow VMs and memslots at all. */
@@ -52,6 +54,9 @@ static const char *prog_func(const struct bpf_program *prog)
 
 static bool has_func(const struct gmem_kernel *k, const char *func)
 {
+	/* tp_btf/sched_process_fork: a tracepoint every kernel has */
+	if (!strcmp(func, "sched_process_fork"))
+		return true;
 	return gmem_kernel_has_module_func(k, "kvm", func);
 }
 
@@ -283,15 +288,24 @@ int gmem_vmtracker_share_maps(const struct gmem_vmtracker *vt, struct bpf_object
 {
 	struct bpf_map *backing = bpf_object__find_map_by_name(obj, "backing_mappings");
 	struct bpf_map *gate = bpf_object__find_map_by_name(obj, "backing_gate");
+	struct bpf_map *regions = bpf_object__find_map_by_name(obj, "guest_page_regions");
+	struct bpf_map *mms = bpf_object__find_map_by_name(obj, "guest_mms");
+	struct bpf_map *mms_gate = bpf_object__find_map_by_name(obj, "guest_mms_gate");
 	int err;
 
 	if (!vt)
 		return 0;
-	if (!backing || !gate)
+	if (!backing || !gate || !regions || !mms || !mms_gate)
 		return -ENOENT;
 	err = bpf_map__reuse_fd(backing, bpf_map__fd(vt->skel->maps.backing_mappings));
 	if (!err)
 		err = bpf_map__reuse_fd(gate, bpf_map__fd(vt->skel->maps.backing_gate));
+	if (!err)
+		err = bpf_map__reuse_fd(regions, bpf_map__fd(vt->skel->maps.guest_page_regions));
+	if (!err)
+		err = bpf_map__reuse_fd(mms, bpf_map__fd(vt->skel->maps.guest_mms));
+	if (!err)
+		err = bpf_map__reuse_fd(mms_gate, bpf_map__fd(vt->skel->maps.guest_mms_gate));
 	if (err)
 		gmem_err("failed to share the shared-backing maps with %s: %s",
 			 bpf_object__name(obj), strerror(-err));

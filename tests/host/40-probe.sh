@@ -38,7 +38,7 @@ q '[.features[] | select(.required and (.available | not))] | length > 0' ||
 	fail "exit 4, but no required feature reported missing"
 
 # every fentry/fexit attach point of the pins object: "no", EPERM named
-for f in fexit/try_grab_folio fexit/try_grab_folio_fast fentry/gup_put_folio; do
+for f in fexit/try_grab_folio fentry/pin_user_pages_fast fexit/pin_user_pages_fast; do
 	line=$(feature "$f")
 	[ -n "$line" ] || { fail "$f not reported"; continue; }
 	printf '%s\n' "$line" | jq -e '.required and (.available | not) and (.detail | test("EPERM") and test("not permitted"))' >/dev/null ||

@@ -30,6 +30,11 @@
  *   pin-vdpa OFFSET NPAGES    VHOST_IOTLB_UPDATE of the range on vhost-vdpa
  *                             over vdpa_sim_net (created by netlink)
  *   unpin-vdpa                VHOST_IOTLB_INVALIDATE it
+ *   fork-pin-uring OFFSET NPAGES
+ *                             fork a child that registers the range, through
+ *                             the mapping it inherited, as an io_uring fixed
+ *                             buffer and holds it: "ok child=PID pinned N"
+ *   fork-unpin                the child unregisters it and exits
  *   addr                      "ok base=0xADDR": where the guest_memfd is
  *                             mapped (page i of the file is at ADDR + i * 4096)
  *   quit
@@ -41,6 +46,7 @@
 
 #include <liburing.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 #define MAX_RINGS 64
 
@@ -88,6 +94,86 @@ __attribute__((noinline)) static void cmd_pin_uring(char *base, size_t pages, un
 	}
 	nr_rings++;
 	printf("ok pinned %lu\n", n);
+}
+
+/* fork-pin-uring's child, and the pipe whose closing releases it */
+static pid_t fork_child = -1;
+static int fork_release = -1;
+
+/* The child: pin, say so on 'ready', hold until 'release' closes. */
+static void __attribute__((noreturn)) fork_child_main(struct iovec *iov, int ready, int release)
+{
+	struct io_uring ring;
+	char c = 'e';
+
+	if (!io_uring_queue_init(4, &ring, 0)) {
+		if (!io_uring_register_buffers(&ring, iov, 1))
+			c = 'k';
+		else
+			io_uring_queue_exit(&ring);
+	}
+	if (write(ready, &c, 1) != 1 || c != 'k')
+		_exit(1);
+	while (read(release, &c, 1) > 0)
+		;
+	io_uring_unregister_buffers(&ring);
+	io_uring_queue_exit(&ring);
+	_exit(0);
+}
+
+static void cmd_fork_pin_uring(char *base, size_t pages, unsigned long off, unsigned long n)
+{
+	struct iovec iov = { .iov_base = base + off * PAGE, .iov_len = n * PAGE };
+	int ready[2], release[2];
+	char c = 0;
+
+	if (!n || off + n > pages || off + n < off || fork_child > 0) {
+		printf("error range %lu+%lu outside %zu pages, or a child pins already\n", off, n,
+		       pages);
+		return;
+	}
+	if (pipe(ready) || pipe(release)) {
+		printf("error pipe: %s\n", strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	fork_child = fork();
+	if (fork_child == 0) {
+		close(ready[0]);
+		close(release[1]);
+		fork_child_main(&iov, ready[1], release[0]);
+	}
+	close(ready[1]);
+	close(release[0]);
+	if (fork_child < 0 || read(ready[0], &c, 1) != 1 || c != 'k') {
+		printf("error the child could not pin: %s\n",
+		       fork_child < 0 ? strerror(errno) : "see its io_uring");
+		close(release[1]);
+		if (fork_child > 0)
+			waitpid(fork_child, NULL, 0);
+		fork_child = -1;
+	} else {
+		fork_release = release[1];
+		printf("ok child=%d pinned %lu\n", (int)fork_child, n);
+	}
+	close(ready[0]);
+}
+
+static void cmd_fork_unpin(void)
+{
+	int status = 0;
+
+	if (fork_child <= 0) {
+		printf("error no child\n");
+		return;
+	}
+	close(fork_release);
+	waitpid(fork_child, &status, 0);
+	fork_child = -1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		printf("ok\n");
+	else
+		printf("error the child exited with status %d\n", status);
 }
 
 static void cmd_vmsplice(char *base, size_t pages, unsigned long off, unsigned long n)
@@ -332,6 +418,10 @@ int main(int argc, char **argv)
 			cmd_pin_vdpa(base, pages, off, n);
 		else if (!strncmp(line, "unpin-vdpa", 10))
 			cmd_unpin_vdpa();
+		else if (sscanf(line, "fork-pin-uring %lu %lu", &off, &n) == 2)
+			cmd_fork_pin_uring(base, pages, off, n);
+		else if (!strncmp(line, "fork-unpin", 10))
+			cmd_fork_unpin();
 		else if (!strncmp(line, "addr", 4))
 			printf("ok base=%p\n", (void *)base);
 		else if (!strncmp(line, "quit", 4))

@@ -55,7 +55,7 @@ expect() {
 }
 
 for f in "vmlinux BTF" "BPF trampolines (fentry/fexit)" "fexit/try_grab_folio" \
-	"fexit/try_grab_folio_fast" "fentry/gup_put_folio" "iter/task_file (kernel scan)"; do
+	"fentry/pin_user_pages_fast" "fexit/pin_user_pages_fast" "iter/task_file (kernel scan)"; do
 	expect "$f" true "required"
 done
 # pins that bypass try_grab_folio(): folio_add_pin() is in every kernel we

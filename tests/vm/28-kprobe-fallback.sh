@@ -5,9 +5,9 @@
 # own per-folio counts and the workload's, and attribute: io_uring fixed
 # buffers (64 pages, as test 10: the fexit twins are kretprobes with
 # stashed arguments; each pin at the user address the outer call's page
-# array says, as 31 checks with fentry/fexit) and O_DIRECT (as 14: unpin_user_page() tail-calls
-# gup_put_folio(), each unpin counted once; in flight on a slow null_blk,
-# released in interrupt context).  Every snapshot says "attach": "kprobe"
+# array says, as 31 checks with fentry/fexit) and O_DIRECT (as 14: each
+# unpin counted once; in flight on a slow null_blk, released in interrupt
+# context).  Every snapshot says "attach": "kprobe"
 # and loses nothing.  29-kprobe-fallback-vm does gup_test and the VM model.
 # Whole tests can be rerun the same way:
 #   GMEMTOP_ARGS="--attach kprobe" GMEMTOP_ATTACH=kprobe sh tests/vm/10-...
