@@ -70,9 +70,6 @@ struct {
 	__type(value, __u64); /* when added (CLOCK_MONOTONIC) */
 } guest_mms SEC(".maps");
 
-#define GUEST_MMS_ANY 1u      /* some mm was added */
-#define GUEST_MMS_OVERFLOW 2u /* guest_mms filled up: every mm passes */
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -84,9 +81,9 @@ static __always_inline bool mm_maps_guest(__u64 mm)
 {
 	__u32 zero = 0, *gate = bpf_map_lookup_elem(&guest_mms_gate, &zero);
 
-	if (!gate || !mm || !(*gate & GUEST_MMS_ANY))
+	if (!gate || !mm || !(*gate & GMEM_GUEST_MMS_ANY))
 		return false;
-	if (*gate & GUEST_MMS_OVERFLOW)
+	if (*gate & GMEM_GUEST_MMS_OVERFLOW)
 		return true;
 	return bpf_map_lookup_elem(&guest_mms, &mm) != NULL;
 }
@@ -102,22 +99,24 @@ static __always_inline void guest_mm_add(__u64 mm)
 	err = bpf_map_update_elem(&guest_mms, &mm, &now, BPF_NOEXIST);
 	if (err == -7 /* E2BIG */) {
 		/* no room: stop filtering rather than miss this mm's pins */
-		if (!(*gate & GUEST_MMS_OVERFLOW))
-			__sync_fetch_and_or(gate, GUEST_MMS_OVERFLOW);
+		if (!(*gate & GMEM_GUEST_MMS_OVERFLOW))
+			__sync_fetch_and_or(gate, GMEM_GUEST_MMS_OVERFLOW);
 		stat_add(GMEM_STAT_MODEL_MAP_FULL, 1);
 	}
 	/* set after the entry exists: a call that sees the gate finds it */
-	if (!(*gate & GUEST_MMS_ANY))
-		__sync_fetch_and_or(gate, GUEST_MMS_ANY);
+	if (!(*gate & GMEM_GUEST_MMS_ANY))
+		__sync_fetch_and_or(gate, GMEM_GUEST_MMS_ANY);
 }
 
 static __always_inline void backing_register(__u64 mapping, __u64 kvm)
 {
-	if (kvm)
-		guest_mm_add((__u64)BPF_CORE_READ((struct kvm *)kvm, mm));
 	struct gmem_backing b = { .kvm = kvm, .registered_ns = bpf_ktime_get_ns() };
 	__u32 zero = 0, *gate;
 	long err;
+
+	/* the VM's process pins its shared memory */
+	if (kvm)
+		guest_mm_add((__u64)BPF_CORE_READ((struct kvm *)kvm, mm));
 
 	if (!mapping)
 		return;
@@ -150,21 +149,28 @@ struct {
 	__type(value, __u64);
 } guest_page_regions SEC(".maps");
 
-static __always_inline bool page_region_marked(__u64 page)
+/* The bitmap word of struct page address 'page', and its bit there. */
+static __always_inline __u64 *page_region_word(__u64 page, __u64 *mask)
 {
 	__u32 bit = (__u32)(page >> PAGE_REGION_SHIFT), word = (bit >> 6) & (PAGE_REGION_WORDS - 1);
-	__u64 *w = bpf_map_lookup_elem(&guest_page_regions, &word);
 
-	return w && (*w & (1ull << (bit & 63)));
+	*mask = 1ull << (bit & 63);
+	return bpf_map_lookup_elem(&guest_page_regions, &word);
+}
+
+static __always_inline bool page_region_marked(__u64 page)
+{
+	__u64 mask, *w = page_region_word(page, &mask);
+
+	return w && (*w & mask);
 }
 
 static __always_inline void page_region_mark(__u64 page)
 {
-	__u32 bit = (__u32)(page >> PAGE_REGION_SHIFT), word = (bit >> 6) & (PAGE_REGION_WORDS - 1);
-	__u64 *w = bpf_map_lookup_elem(&guest_page_regions, &word);
+	__u64 mask, *w = page_region_word(page, &mask);
 
-	if (w && !(*w & (1ull << (bit & 63))))
-		__sync_fetch_and_or(w, 1ull << (bit & 63));
+	if (w && !(*w & mask))
+		__sync_fetch_and_or(w, mask);
 }
 
 static long region_mark_step(__u64 i, __u64 *first)

@@ -197,20 +197,21 @@ static __always_inline void recover_before_pin(__u64 key, struct gmem_folio_pins
 }
 
 /*
- * Record 'refs' references of kind 'flags' on a guest folio: add to its
- * entry, or create it.  A pin that takes an idle entry from 0 starts a new
- * holder: the attribution is that of the new pinner.
+ * Record 'refs' references of kind 'flags' on a guest folio, 'mapping' its
+ * guest_mapping(): add to its entry, or create it.  A pin that takes an
+ * idle entry from 0 starts a new holder: the attribution is that of the
+ * new pinner.
  */
-static __always_inline void folio_grab(struct folio *folio, __u32 refs, __u32 flags, __u32 how,
+static __always_inline void folio_grab(struct folio *folio, struct address_space *mapping,
+				       __u32 refs, __u32 flags, __u32 how,
 				       const struct pin_site *site)
 {
-	struct address_space *mapping = guest_mapping(folio);
 	bool pin = flags & foll_pin;
 	__u64 key = (__u64)folio;
 	__u32 fl;
 	__u64 now;
 
-	if (!mapping || !(flags & (foll_pin | foll_get)))
+	if (!(flags & (foll_pin | foll_get)))
 		return;
 	if (filter_tgid && (bpf_get_current_pid_tgid() >> 32) != filter_tgid)
 		return;
@@ -267,21 +268,6 @@ static __always_inline void folio_grab(struct folio *folio, __u32 refs, __u32 fl
 }
 
 /*
- * A pin outside an outer GUP call, which has no page array to count from
- * (memfd_pin_folios(), folio_add_pin(s)(), a try_grab_folio() whose call
- * we filtered out): its stacks are taken here, and it has no address.
- */
-static __always_inline void lone_grab(void *ctx, struct folio *folio, __u32 refs, __u32 flags)
-{
-	struct pin_site site = {};
-
-	if (!guest_mapping(folio))
-		return;
-	site_stacks(ctx, &site);
-	folio_grab(folio, refs, flags, GMEM_PIN_F_SLOW, &site);
-}
-
-/*
  * Is the current task inside an outer GUP call (pin_user_pages*(),
  * get_user_pages*())?  Such a call's pins are counted at its exit, from
  * the page array it returns (gup_call_exit()), so the grabs and releases
@@ -315,12 +301,28 @@ static __always_inline bool on_task_stack(void)
 	return sp - (__u64)task->stack < thread_size;
 }
 
-/* mm/gup.c, the slow path (follow_page_mask and friends): 0 on success.
- * Counted here only outside an outer call. */
+/*
+ * A grab of a guest folio outside any outer GUP call, which has no page
+ * array to count from (memfd_pin_folios(), folio_add_pin(s)(), a
+ * try_grab_folio() in a call we did not mark): its stacks are taken here,
+ * and it has no address.  Inside an outer call, the call's exit counts it.
+ */
+static __always_inline void lone_grab(void *ctx, struct folio *folio, __u32 refs, __u32 flags)
+{
+	struct address_space *mapping = guest_mapping(folio);
+	struct pin_site site = {};
+
+	if (!mapping || in_outer_call())
+		return;
+	site_stacks(ctx, &site);
+	folio_grab(folio, mapping, refs, flags, GMEM_PIN_F_SLOW, &site);
+}
+
+/* mm/gup.c, the slow path (follow_page_mask and friends): 0 on success. */
 SEC("fexit/try_grab_folio")
 int BPF_PROG(try_grab_folio_exit, struct folio *folio, int refs, unsigned int flags, int ret)
 {
-	if (ret == 0 && guest_mapping(folio) && !in_outer_call())
+	if (ret == 0)
 		lone_grab(ctx, folio, refs, flags);
 	return 0;
 }
@@ -329,8 +331,18 @@ int BPF_PROG(try_grab_folio_exit, struct folio *folio, int refs, unsigned int fl
 const volatile __u64 unpin_text_start[GMEM_UNPIN_NR] = {};
 const volatile __u64 unpin_text_end[GMEM_UNPIN_NR] = {};
 
-/* The longest array an unpin call may pass that we walk (bpf_loop's cap). */
-#define UNPIN_WALK_MAX (1u << 23)
+/* The longest page array we walk, an unpin's or an outer call's (bpf_loop's
+ * cap); the rest is counted as truncated, its pins or unpins lost. */
+#define ARRAY_WALK_MAX (1u << 23)
+
+static __always_inline __u64 walk_bound(__u64 n)
+{
+	if (n <= ARRAY_WALK_MAX)
+		return n;
+	stat_add(GMEM_STAT_UNPIN_TRUNCATED, 1);
+	return ARRAY_WALK_MAX;
+}
+
 #define UNPIN_STACK_DEPTH 6
 
 /* maybe_guest() for a typed folio argument: no helper call to launder it. */
@@ -493,7 +505,6 @@ enum unpin_array { ARRAY_PAGES, ARRAY_FOLIOS, ARRAY_PAGE_RANGE };
 /* array_walk.apply */
 enum { WALK_FIND, WALK_UNPIN, WALK_PIN };
 
-
 /*
  * A walk of a page (or folio) array, a folio-run at a time: an unpin
  * call's argument, or the pages an outer GUP call returns.
@@ -507,8 +518,7 @@ struct array_walk {
 		       * WALK_PIN from there */
 	__u64 found;  /* index + 1 of the first guest folio (0: none) */
 	/* a pin walk's: */
-	bool pins;        /* the array an outer GUP call returned */
-	__u32 flags;      /* its FOLL_* flags */
+	__u32 flags;      /* the outer call's FOLL_* flags */
 	__u32 how;        /* GMEM_PIN_F_FAST or _SLOW */
 	__u64 user_start; /* the user address of base[0] */
 	struct pin_site site;
@@ -521,17 +531,15 @@ static __always_inline __u64 pages_to_folio_end(__u64 folio, __u64 page, __u64 p
 }
 
 /*
- * The run of elements from w->i that belong to one folio, as the kernel's
- * gup_folio_next() batches them: a 2 MiB folio's 512 pages cost three
- * reads, not 512, whether it is guest memory or not.
+ * The run of w's elements from w->i that belong to one folio, as the
+ * kernel's gup_folio_next() batches them: a 2 MiB folio's 512 pages cost
+ * three reads, not 512, whether it is guest memory or not.  Gives the
+ * run's folio (0: none, or for an 'unpin' an element outside every marked
+ * region), its first page and its length; w->i moves past it.  False at
+ * the array's end.
  */
-/*
- * The folio-run of w's elements from w->i: its folio (0: none, or an unpin
- * of an element outside every marked region), its first page and its
- * length; w->i moves past it.  False at the array's end.
- */
-static __always_inline bool next_run(struct array_walk *w, __u64 *folio_out, __u64 *page_out,
-				     __u64 *run_out, __u64 *at)
+static __always_inline bool next_run(struct array_walk *w, bool unpin, __u64 *folio_out,
+				     __u64 *page_out, __u64 *run_out, __u64 *at)
 {
 	__u64 psz = bpf_core_type_size(struct page), elem = 0, page = 0, folio = 0, run = 1, i;
 
@@ -544,7 +552,7 @@ static __always_inline bool next_run(struct array_walk *w, __u64 *folio_out, __u
 	w->i = i + 1;
 	if (w->kind == ARRAY_FOLIOS) {
 		bpf_probe_read_kernel(&folio, sizeof(folio), (void *)(w->base + i * 8));
-		if (!w->pins && !page_region_marked(folio))
+		if (unpin && !page_region_marked(folio))
 			return true;
 	} else {
 		if (w->kind == ARRAY_PAGE_RANGE)
@@ -552,7 +560,7 @@ static __always_inline bool next_run(struct array_walk *w, __u64 *folio_out, __u
 		else
 			bpf_probe_read_kernel(&page, sizeof(page), (void *)(w->base + i * 8));
 		/* an unpin of foreign memory: a bit test per element */
-		if (!w->pins && !page_region_marked(page))
+		if (unpin && !page_region_marked(page))
 			return true;
 		folio = page ? page_folio_addr(page) : 0;
 		if (folio) {
@@ -588,7 +596,7 @@ __noinline int array_walk_run(struct array_walk *w)
 {
 	__u64 folio = 0, page = 0, run = 1, i = 0;
 
-	if (!w || !next_run(w, &folio, &page, &run, &i))
+	if (!w || !next_run(w, true, &folio, &page, &run, &i))
 		return 1;
 	if (!folio || !maybe_guest(folio))
 		return 0;
@@ -611,10 +619,12 @@ static long array_walk_step(__u64 i, struct array_walk *w)
 __noinline int pin_walk_run(struct array_walk *w)
 {
 	__u64 folio = 0, page = 0, run = 1, i = 0;
+	struct address_space *mapping;
 
-	if (!w || !next_run(w, &folio, &page, &run, &i))
+	if (!w || !next_run(w, false, &folio, &page, &run, &i))
 		return 1;
-	if (!folio || !guest_mapping((struct folio *)folio))
+	mapping = folio ? guest_mapping((struct folio *)folio) : NULL;
+	if (!mapping)
 		return 0;
 	if (w->apply == WALK_FIND) {
 		w->found = i + 1;
@@ -622,7 +632,7 @@ __noinline int pin_walk_run(struct array_walk *w)
 	}
 	w->site.addr = w->user_start + i * 4096 -
 		       (page - folio) / bpf_core_type_size(struct page) * 4096;
-	folio_grab((struct folio *)folio, (__u32)run, w->flags, w->how, &w->site);
+	folio_grab((struct folio *)folio, mapping, (__u32)run, w->flags, w->how, &w->site);
 	return 0;
 }
 
@@ -633,8 +643,8 @@ static long pin_walk_step(__u64 i, struct array_walk *w)
 
 /*
  * The first element of an unpin's array in a marked page region
- * (guest_page_regions), eight elements per read: the whole cost of an
- * unpin of foreign memory.
+ * (guest_page_regions), REGION_SCAN_CHUNK elements per read: the whole
+ * cost of an unpin of foreign memory.
  */
 struct region_scan {
 	__u64 base;
@@ -704,10 +714,7 @@ static __always_inline void unpin_array_at(void *ctx, int self, __u64 base, __u6
 
 	if (!n || !w.base)
 		return;
-	if (n > UNPIN_WALK_MAX) {
-		stat_add(GMEM_STAT_UNPIN_TRUNCATED, 1);
-		w.n = r.n = n = UNPIN_WALK_MAX;
-	}
+	w.n = r.n = n = walk_bound(n);
 	bpf_loop((n + REGION_SCAN_CHUNK - 1) / REGION_SCAN_CHUNK, region_scan_step, &r, 0);
 	if (!r.found)
 		return;
@@ -913,8 +920,7 @@ int BPF_KRETPROBE(try_grab_folio_kretprobe, int ret)
 
 	if (!unstash_args(STASH_TRY_GRAB_FOLIO, &a) || ret)
 		return 0;
-	if (!in_outer_call())
-		lone_grab(ctx, (struct folio *)a.arg[0], a.arg[1], a.arg[2]);
+	lone_grab(ctx, (struct folio *)a.arg[0], a.arg[1], a.arg[2]);
 	add_pins_note_grab(ret);
 	return 0;
 }
@@ -1087,7 +1093,7 @@ static __always_inline void gup_call_exit(void *ctx, __u64 mm, __u64 start, __u6
 					  __u32 flags, __u32 how)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct array_walk w = { .kind = ARRAY_PAGES, .pins = true };
+	struct array_walk w = { .kind = ARRAY_PAGES };
 
 	if (!bpf_map_lookup_elem(&gup_calls, &id))
 		return;
@@ -1095,9 +1101,7 @@ static __always_inline void gup_call_exit(void *ctx, __u64 mm, __u64 start, __u6
 	if (ret <= 0 || !pages || !(flags & (foll_pin | foll_get)))
 		return;
 	w.base = pages;
-	w.n = ret < UNPIN_WALK_MAX ? ret : UNPIN_WALK_MAX;
-	if (ret > UNPIN_WALK_MAX)
-		stat_add(GMEM_STAT_UNPIN_TRUNCATED, 1);
+	w.n = walk_bound(ret);
 	bpf_loop(w.n, pin_walk_step, &w, 0);
 	if (!w.found)
 		return;

@@ -283,6 +283,9 @@ _Static_assert(sizeof(struct gmem_folio_refs) == 40 + GMEM_REF_HOLDERS * 56, "gm
 #define GMEM_DEFAULT_MAX_MEMSLOTS 4096
 #define GMEM_DEFAULT_MAX_BACKINGS 1024
 #define GMEM_DEFAULT_MAX_GUEST_MMS 4096 /* mms mapping guest memory */
+/* guest_mms_gate bits (bpf/backing.bpf.h) */
+#define GMEM_GUEST_MMS_ANY 1u      /* some mm was added */
+#define GMEM_GUEST_MMS_OVERFLOW 2u /* guest_mms filled up: every mm passes */
 
 /* gmem_vm.flags, gmem_memslot.state */
 #define GMEM_OBJ_F_PREEXISTING (1u << 0) /* created before tracking began (found by the scan) */

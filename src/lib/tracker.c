@@ -221,7 +221,7 @@ static __u64 thread_size(const struct gmem_kernel *k)
  */
 static void open_mm_filter(struct gmem_pins *skel)
 {
-	__u32 zero = 0, all = 3; /* GUEST_MMS_ANY | GUEST_MMS_OVERFLOW */
+	__u32 zero = 0, all = GMEM_GUEST_MMS_ANY | GMEM_GUEST_MMS_OVERFLOW;
 
 	if (bpf_map_update_elem(bpf_map__fd(skel->maps.guest_mms_gate), &zero, &all, BPF_ANY))
 		gmem_warn("cannot open the mm filter: %s; pins may go unseen", strerror(errno));
@@ -275,12 +275,13 @@ static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k
 	t->skel->rodata->foll_get = k->foll_get;
 	t->skel->rodata->foll_longterm = k->foll_longterm;
 	t->skel->rodata->filter_tgid = opts->filter_tgid;
-	t->skel->rodata->thread_size = thread_size(k);
 	if (opts->max_folios)
 		bpf_map__set_max_entries(t->skel->maps.folio_pins, opts->max_folios);
-	/* a trial of one program only loads and attaches it: no ranges, and
-	 * no reading of kallsyms (a second under TCG) per trial */
+	/* a trial of one program only loads and attaches it: no ranges, no
+	 * THREAD_SIZE, and no reading of kallsyms (a second under TCG) or of
+	 * the kernel config per trial */
 	if (!only) {
+		t->skel->rodata->thread_size = thread_size(k);
 		*stage = "read /proc/kallsyms";
 		err = gmem_kallsyms_load(&t->ksyms);
 		if (err) {
