@@ -159,4 +159,13 @@ static __always_inline __u64 arg_value(unsigned long long *ctx, int i)
 	return v;
 }
 
+/* A typed pointer as a plain number (see arg_value()). */
+static __always_inline __u64 ptr_value(const void *p)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &p);
+	return v;
+}
+
 #endif /* GMEM_BPF_H */

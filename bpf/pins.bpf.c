@@ -12,6 +12,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_tracing.h>
 #include "backing.bpf.h"
+#include "kload.bpf.h"
 #include "kprobe.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -20,20 +21,78 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 filter_tgid = 0;
 
 /*
- * Preallocated: the GUP fast path pins a whole range with interrupts off,
- * where an allocating map runs out of cached elements (seen as lost pins
- * on every O_DIRECT I/O).  The programs never delete: an entry whose pins
- * drop to 0 stays, and userspace removes idle ones.  A deleted element can
- * be reused at once for another folio, so every change made through a
- * looked-up pointer is checked afterwards to still belong to its folio, and
- * undone if not (atomic adds commute: the undo leaves the other folio exact).
+ * The tracked folios: an array, not a hash, so that finding a folio is a
+ * few instructions inline (a hash lookup per page cost more than the
+ * kernel's own pinning).  A folio lives in one of GMEM_FOLIO_PROBE_SLOTS
+ * slots from its home slot (folio_home()); a new folio takes the first
+ * free or idle slot there (folio_insert()), so nothing ever deletes, and
+ * userspace reads the table in place (mmap).  A slot can be taken over
+ * while another CPU holds a pointer to it, so every change made through a
+ * found slot is checked afterwards to still belong to its folio, and
+ * undone if not (atomic adds commute: the undo leaves the other folio
+ * exact).
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, GMEM_DEFAULT_MAX_FOLIOS);
-	__type(key, __u64);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
 	__type(value, struct gmem_folio_pins);
 } folio_pins SEC(".maps");
+
+/* Set by the loader: folio_pins' size, a power of two, less one; the
+ * slots a folio may take (GMEM_FOLIO_PROBE_SLOTS, or fewer in a smaller
+ * table). */
+const volatile __u32 folio_slot_mask = GMEM_DEFAULT_MAX_FOLIOS - 1;
+const volatile __u32 folio_probe_slots = GMEM_FOLIO_PROBE_SLOTS;
+
+/*
+ * A folio's home slot, from its struct page address: one slot per page
+ * frame for order-0 folios (contiguous memory never collides), and the
+ * second term spreads 2 MiB folios, 512 struct pages apart, over the
+ * slots the first term leaves them.
+ */
+static __always_inline __u32 folio_slot_index(__u64 folio, __u32 k)
+{
+	return ((__u32)(folio >> 6) ^ (__u32)(folio >> 15)) + k;
+}
+
+static __always_inline struct gmem_folio_pins *folio_slot(__u64 folio, __u32 k)
+{
+	__u32 idx = folio_slot_index(folio, k) & folio_slot_mask;
+
+	return bpf_map_lookup_elem(&folio_pins, &idx);
+}
+
+static __always_inline struct gmem_folio_pins *slot_at(long slot)
+{
+	__u32 idx = (__u32)slot;
+
+	return slot < 0 ? NULL : bpf_map_lookup_elem(&folio_pins, &idx);
+}
+
+/* The slot of 'folio' beyond its home slot, or -1.  A global function,
+ * verified once, not at every call site. */
+__noinline long folio_find_further(__u64 folio)
+{
+	for (__u32 k = 1; k < GMEM_FOLIO_PROBE_SLOTS && k < folio_probe_slots; k++) {
+		struct gmem_folio_pins *v = folio_slot(folio, k);
+
+		if (v && v->folio == folio)
+			return folio_slot_index(folio, k) & folio_slot_mask;
+	}
+	return -1;
+}
+
+/* The entry of 'folio', or NULL: almost always its home slot. */
+static __always_inline struct gmem_folio_pins *folio_find(__u64 folio)
+{
+	struct gmem_folio_pins *v = folio_slot(folio, 0);
+
+	if (v && v->folio == folio)
+		return v;
+	return slot_at(folio_find_further(folio));
+}
 
 /* Kernel stacks of first pins: who pinned, through which API. */
 GMEM_STACK_MAP(pin_stacks);
@@ -84,54 +143,89 @@ static __always_inline struct address_space *guest_mapping(struct folio *folio)
 	return mapping;
 }
 
+/* guest_mapping() for a folio given as a number, in loads: the walks'
+ * test of each folio. */
+static __always_inline __u64 guest_mapping_at(__u64 folio)
+{
+	__u64 mapping = kload_folio_mapping(folio);
+
+	if (!mapping || !(kload_mapping_is_guest_memfd(mapping) ||
+			  mapping_is_shared_backing((struct address_space *)mapping)))
+		return 0;
+	return mapping;
+}
+
 /*
- * Where a pin was taken: at an outer GUP call's exit, its mm and the user
- * address of the folio's first page (both 0 for a lone grab, which has no
- * page array), and the stacks the call's new holders share.  The stacks
- * are a walk each, the dearest part of a new holder, so one outer call
- * (a whole buffer's folios) takes them once.
+ * Where a pin was taken, and by whom: at an outer GUP call's exit, its mm
+ * and the user address of the folio's first page (both 0 for a lone grab,
+ * which has no page array), and what the call's new holders share, taken
+ * once per call (site_fill()): the stacks (a walk each, the dearest part of
+ * a new holder), the task, the time.  The inode of the last guest file
+ * seen is kept too: a call's folios are mostly one file's.
  */
 struct pin_site {
 	__u64 mm;
 	__u64 addr;
 	__s32 stack_id;
 	__s32 ustack_id;
+	__u64 now;
+	__u64 pid_tgid;
+	__u64 cgroup_id;
+	char comm[GMEM_COMM_LEN];
+	__u64 mapping; /* of ino and dev, 0: none yet */
+	__u64 ino;
+	__u32 dev;
+	__u32 _pad;
 };
 
-/* The stacks of the current pin, into 'site'. */
-static __always_inline void site_stacks(void *ctx, struct pin_site *site)
+/* The stacks and the task of the current pin, into 'site'. */
+static __always_inline void site_fill(void *ctx, struct pin_site *site)
 {
 	/* identical stacks share one entry, so the map fills slowly */
 	site->stack_id = bpf_get_stackid(ctx, &pin_stacks, 0);
 	if (site->stack_id < 0)
 		stat_add(GMEM_STAT_STACK_LOST, 1);
 	site->ustack_id = user_stack_id(ctx);
+	site->now = bpf_ktime_get_ns();
+	site->pid_tgid = bpf_get_current_pid_tgid();
+	site->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(site->comm, sizeof(site->comm));
 }
 
-static __always_inline void fill_new(struct gmem_folio_pins *v, struct folio *folio,
-				     struct address_space *mapping, __u64 now,
-				     const struct pin_site *site)
+/* The inode of guest mapping 'mapping', through the site's cache. */
+static __always_inline void site_inode(struct pin_site *site, struct address_space *mapping)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	struct inode *host;
 
-	v->mapping = (__u64)mapping;
+	if (site->mapping == (__u64)mapping)
+		return;
+	site->mapping = (__u64)mapping;
 	if ((__u64)mapping & GMEM_MAPPING_ANON) {
 		/* anonymous shared backing (bpf/memslot.bpf.h): no inode */
-		v->ino = anon_backing_id((__u64)mapping);
-		v->dev = 0;
-	} else {
-		struct inode *host = BPF_CORE_READ(mapping, host);
-
-		v->ino = BPF_CORE_READ(host, i_ino);
-		v->dev = BPF_CORE_READ(host, i_sb, s_dev);
+		site->ino = anon_backing_id((__u64)mapping);
+		site->dev = 0;
+		return;
 	}
-	v->index = BPF_CORE_READ(folio, index);
-	v->first_pin_ns = now;
-	v->last_pin_ns = now;
-	v->tgid = id >> 32;
-	v->pid = (__u32)id;
-	bpf_get_current_comm(v->comm, sizeof(v->comm));
-	v->cgroup_id = bpf_get_current_cgroup_id();
+	host = BPF_CORE_READ(mapping, host);
+	site->ino = BPF_CORE_READ(host, i_ino);
+	site->dev = BPF_CORE_READ(host, i_sb, s_dev);
+}
+
+/* A new holder of 'folio' in 'v': all but the counts. */
+static __always_inline void fill_new(struct gmem_folio_pins *v, __u64 folio,
+				     struct address_space *mapping, struct pin_site *site)
+{
+	site_inode(site, mapping);
+	v->mapping = (__u64)mapping;
+	v->ino = site->ino;
+	v->dev = site->dev;
+	v->index = kload_folio_index(folio);
+	v->first_pin_ns = site->now;
+	v->last_pin_ns = site->now;
+	v->tgid = site->pid_tgid >> 32;
+	v->pid = (__u32)site->pid_tgid;
+	__builtin_memcpy(v->comm, site->comm, sizeof(v->comm));
+	v->cgroup_id = site->cgroup_id;
 	v->stack_id = site->stack_id;
 	v->ustack_id = site->ustack_id;
 	v->addr = site->addr;
@@ -144,16 +238,96 @@ static __always_inline void fill_new(struct gmem_folio_pins *v, struct folio *fo
 /* v->pins and v->pins_gen as one word (include/gmem/abi.h): every change
  * of pins adds PINS_GEN too. */
 #define PINS_GEN (1ull << 32)
+#define PINS_HALF 0xffffffffull
 
 static __always_inline __u64 *pins_word(struct gmem_folio_pins *v)
 {
 	return (__u64 *)&v->pins;
 }
 
-/* Is 'v' still the element of 'key'?  (Not deleted and reused meanwhile.) */
+/* Is 'v' still the entry of 'key'?  (Not taken over meanwhile.) */
 static __always_inline bool still_owned(__u64 key, struct gmem_folio_pins *v)
 {
-	return bpf_map_lookup_elem(&folio_pins, &key) == v;
+	return v->folio == key && (__u32)*pins_word(v) != GMEM_PINS_DEAD;
+}
+
+/* Add 'refs' pins to 'v': the word before, or -1 while it is taken over
+ * (GMEM_PINS_DEAD) or kept changing. */
+static __always_inline long pins_add(struct gmem_folio_pins *v, __u32 refs)
+{
+	__u64 *word = pins_word(v);
+
+	for (int i = 0; i < 8; i++) {
+		__u64 old = *word;
+
+		if ((__u32)old == GMEM_PINS_DEAD)
+			return -1;
+		if (__sync_val_compare_and_swap(word, old, old + PINS_GEN + refs) == old)
+			return (long)(old & PINS_HALF);
+	}
+	return -1;
+}
+
+/* Does a slot of 'folio' other than its k-th hold it? */
+static __always_inline bool folio_slot_taken_elsewhere(__u64 folio, __u32 k)
+{
+	for (__u32 j = 0; j < GMEM_FOLIO_PROBE_SLOTS && j < folio_probe_slots; j++) {
+		struct gmem_folio_pins *o = folio_slot(folio, j);
+
+		if (j != k && o && o->folio == folio)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Take a slot for 'folio', which its slots did not hold at the last look:
+ * the first free or idle one.  On success the slot reads GMEM_PINS_DEAD
+ * and 'folio': the caller fills it and publishes it (slot_publish()).
+ * Returns the slot, or -EEXIST when another CPU took a slot for the same
+ * folio meanwhile, -E2BIG when all are busy.
+ */
+__noinline long folio_insert(__u64 folio)
+{
+	for (__u32 k = 0; k < GMEM_FOLIO_PROBE_SLOTS && k < folio_probe_slots; k++) {
+		struct gmem_folio_pins *v = folio_slot(folio, k);
+		__u64 old, tag;
+
+		if (!v)
+			continue;
+		tag = v->folio;
+		if (tag == folio)
+			return -17; /* EEXIST */
+		old = *pins_word(v);
+		if ((__u32)old || v->gets ||
+		    __sync_val_compare_and_swap(pins_word(v), old, old | GMEM_PINS_DEAD) != old)
+			continue;
+		if (v->gets) {
+			/* a FOLL_GET landed meanwhile: it keeps its slot */
+			__sync_val_compare_and_swap(pins_word(v), old | GMEM_PINS_DEAD, old);
+			continue;
+		}
+		/* an exchange: a full barrier between this store and the loads
+		 * below, so that of two CPUs inserting one folio at once, at
+		 * least one sees the other's slot and backs off */
+		__sync_lock_test_and_set(&v->folio, folio);
+		if (folio_slot_taken_elsewhere(folio, k)) {
+			v->folio = tag;
+			__sync_val_compare_and_swap(pins_word(v), old | GMEM_PINS_DEAD, old);
+			return -17;
+		}
+		return folio_slot_index(folio, k) & folio_slot_mask;
+	}
+	return -7; /* E2BIG */
+}
+
+/* Open a slot taken by folio_insert() with 'pins' pins. */
+static __always_inline void slot_publish(struct gmem_folio_pins *v, __u32 pins)
+{
+	__u64 *word = pins_word(v);
+
+	/* an exchange: the fields are written before the slot opens */
+	__sync_lock_test_and_set(word, (*word & ~PINS_HALF) + PINS_GEN + pins);
 }
 
 /*
@@ -173,7 +347,7 @@ static __always_inline void recover_unpins(__u64 key, struct gmem_folio_pins *v,
 	__u32 tracked = (__u32)seen;
 
 	/* 'seen': pins and generation as read before 'kernel' */
-	if (tracked <= kernel ||
+	if (tracked <= kernel || tracked == GMEM_PINS_DEAD ||
 	    __sync_val_compare_and_swap(pins_word(v), seen, seen - tracked + kernel + PINS_GEN) != seen)
 		return;
 	if (!still_owned(key, v)) {
@@ -197,53 +371,54 @@ static __always_inline void recover_before_pin(__u64 key, struct gmem_folio_pins
 }
 
 /*
- * Record 'refs' references of kind 'flags' on a guest folio, 'mapping' its
- * guest_mapping(): add to its entry, or create it.  A pin that takes an
- * idle entry from 0 starts a new holder: the attribution is that of the
- * new pinner.
+ * Record 'refs' references of kind 'flags' on a guest folio ('key' its
+ * address as a number, for the slot arithmetic), 'mapping' its
+ * guest_mapping(), taken at 'site': add to its entry, or create it.  A pin
+ * that takes an idle entry from 0 starts a new holder: the attribution is
+ * that of the new pinner.  The caller counts the references in the stats.
  */
-static __always_inline void folio_grab(struct folio *folio, struct address_space *mapping,
-				       __u32 refs, __u32 flags, __u32 how,
-				       const struct pin_site *site)
+static __always_inline void folio_grab(struct folio *folio, __u64 key,
+				       struct address_space *mapping, __u32 refs, __u32 flags,
+				       __u32 how, struct pin_site *site)
 {
 	bool pin = flags & foll_pin;
-	__u64 key = (__u64)folio;
 	__u32 fl;
-	__u64 now;
 
-	if (!(flags & (foll_pin | foll_get)))
-		return;
-	if (filter_tgid && (bpf_get_current_pid_tgid() >> 32) != filter_tgid)
-		return;
-
-	now = bpf_ktime_get_ns();
 	fl = how | ((flags & foll_longterm) ? GMEM_PIN_F_LONGTERM : 0);
-	stat_add(pin ? GMEM_STAT_PIN : GMEM_STAT_GET, refs);
 	for (int attempt = 0; attempt < 4; attempt++) {
-		struct gmem_folio_pins *v = bpf_map_lookup_elem(&folio_pins, &key);
-		__u32 old;
+		struct gmem_folio_pins *v = folio_find(key);
+		long old;
 
 		if (!v) {
-			struct gmem_folio_pins init = {};
-			long err;
-
-			fill_new(&init, folio, mapping, now, site);
 			/* before the entry exists: its unpins must find it */
-			folio_regions_mark(arg_value(&key, 0), folio_order(folio));
-			init.pins = pin ? refs : 0;
-			init.gets = pin ? 0 : refs;
-			init.flags = fl;
-			err = bpf_map_update_elem(&folio_pins, &key, &init, BPF_NOEXIST);
-			if (!err)
-				return;
-			if (err == -17 /* EEXIST: created meanwhile, add to it */)
+			folio_regions_mark(key, kload_folio_order(key));
+			old = folio_insert(key);
+			if (old == -17 /* EEXIST: inserted meanwhile, add to it */)
 				continue;
-			stat_add(err == -7 /* E2BIG */ ? GMEM_STAT_MAP_FULL : GMEM_STAT_RACE_LOST, 1);
+			v = slot_at(old);
+			if (!v) {
+				stat_add(GMEM_STAT_MAP_FULL, 1);
+				return;
+			}
+			v->gets = pin ? 0 : refs;
+			v->flags = fl;
+			/* open at once: a pin of the same folio on another CPU
+			 * waits for it (pins_add()), and this task may be
+			 * preempted; the holder is filled in after, as for an
+			 * idle entry's new holder */
+			slot_publish(v, pin ? refs : 0);
+			fill_new(v, key, mapping, site);
 			return;
 		}
 		if (pin) {
-			recover_before_pin(key, v, folio, refs);
-			old = (__u32)__sync_fetch_and_add(pins_word(v), PINS_GEN + refs);
+			__u64 seen = *pins_word(v);
+
+			/* tracked pins: first those released unseen */
+			if ((__u32)seen)
+				recover_before_pin(key, v, folio, refs);
+			old = pins_add(v, refs);
+			if (old < 0)
+				continue;
 		} else {
 			old = __sync_fetch_and_add(&v->gets, refs);
 		}
@@ -256,11 +431,12 @@ static __always_inline void folio_grab(struct folio *folio, struct address_space
 		}
 		if (pin && old == 0) {
 			/* a new holder of an idle entry */
-			fill_new(v, folio, mapping, now, site);
+			fill_new(v, key, mapping, site);
 			v->flags = fl;
 		} else {
-			v->last_pin_ns = now;
-			v->flags |= fl;
+			v->last_pin_ns = site->now;
+			if ((v->flags | fl) != v->flags)
+				v->flags |= fl;
 		}
 		return;
 	}
@@ -312,10 +488,13 @@ static __always_inline void lone_grab(void *ctx, struct folio *folio, __u32 refs
 	struct address_space *mapping = guest_mapping(folio);
 	struct pin_site site = {};
 
-	if (!mapping || in_outer_call())
+	if (!mapping || !(flags & (foll_pin | foll_get)) || in_outer_call())
 		return;
-	site_stacks(ctx, &site);
-	folio_grab(folio, mapping, refs, flags, GMEM_PIN_F_SLOW, &site);
+	site_fill(ctx, &site);
+	if (filter_tgid && (site.pid_tgid >> 32) != filter_tgid)
+		return;
+	stat_add(flags & foll_pin ? GMEM_STAT_PIN : GMEM_STAT_GET, refs);
+	folio_grab(folio, ptr_value(folio), mapping, refs, flags, GMEM_PIN_F_SLOW, &site);
 }
 
 /* mm/gup.c, the slow path (follow_page_mask and friends): 0 on success. */
@@ -357,9 +536,10 @@ static __always_inline bool maybe_guest_typed(struct folio *folio)
  * whose mapping is gone (hole punched while pinned). */
 static __always_inline bool maybe_guest(__u64 addr)
 {
-	struct address_space *mapping = BPF_CORE_READ((struct folio *)addr, mapping);
+	__u64 mapping = kload_folio_mapping(addr);
 
-	return !mapping || mapping_is_guest(mapping);
+	return !mapping || kload_mapping_is_guest_memfd(mapping) ||
+	       mapping_is_shared_backing((struct address_space *)mapping);
 }
 
 /*
@@ -420,28 +600,11 @@ static __always_inline bool nested_in_counted_unpin(void *ctx, int self)
 }
 
 /*
- * Take up to 'refs' from '*count' of 'v', the element of 'key', never below
- * zero.  Returns what was taken, or -1 when nothing was: the count kept
- * changing under us, or the element was reused for another folio.
+ * Take up to 'refs' pins from 'v', the entry of 'key', never below zero,
+ * generation and all (pins_word()).  Returns what was taken, or -1 when
+ * nothing was: the count kept changing under us, or the entry was taken
+ * over by another folio.
  */
-static __always_inline long counter_take(__u64 key, struct gmem_folio_pins *v, __u32 *count,
-					 __u32 refs)
-{
-	for (int i = 0; i < 8; i++) {
-		__u32 old = *count, take = old < refs ? old : refs;
-
-		if (__sync_val_compare_and_swap(count, old, old - take) != old)
-			continue;
-		if (still_owned(key, v))
-			return take;
-		/* reused for another folio under us: give it back */
-		__sync_fetch_and_add(count, take);
-		return -1;
-	}
-	return -1;
-}
-
-/* counter_take() for the pins, generation and all (pins_word()). */
 static __always_inline long pins_take(__u64 key, struct gmem_folio_pins *v, __u32 refs)
 {
 	__u64 *word = pins_word(v);
@@ -450,6 +613,8 @@ static __always_inline long pins_take(__u64 key, struct gmem_folio_pins *v, __u3
 		__u64 old = *word;
 		__u32 pins = (__u32)old, take = pins < refs ? pins : refs;
 
+		if (pins == GMEM_PINS_DEAD)
+			return -1;
 		if (__sync_val_compare_and_swap(word, old, old + PINS_GEN - take) != old)
 			continue;
 		if (still_owned(key, v))
@@ -468,7 +633,7 @@ static __always_inline long pins_take(__u64 key, struct gmem_folio_pins *v, __u3
  */
 __noinline int folio_unpin(__u64 addr, __u32 refs)
 {
-	struct gmem_folio_pins *v = bpf_map_lookup_elem(&folio_pins, &addr);
+	struct gmem_folio_pins *v = folio_find(addr);
 	long taken;
 
 	if (!v) {
@@ -521,13 +686,14 @@ struct array_walk {
 	__u32 flags;      /* the outer call's FOLL_* flags */
 	__u32 how;        /* GMEM_PIN_F_FAST or _SLOW */
 	__u64 user_start; /* the user address of base[0] */
+	__u64 counted;    /* references recorded */
 	struct pin_site site;
 };
 
 /* Pages in the folio from 'page' (a page of 'folio') to the folio's end. */
 static __always_inline __u64 pages_to_folio_end(__u64 folio, __u64 page, __u64 page_size)
 {
-	return (1ull << folio_order((struct folio *)folio)) - (page - folio) / page_size;
+	return (1ull << kload_folio_order(folio)) - (page - folio) / page_size;
 }
 
 /*
@@ -551,26 +717,25 @@ static __always_inline bool next_run(struct array_walk *w, bool unpin, __u64 *fo
 	*run_out = 1;
 	w->i = i + 1;
 	if (w->kind == ARRAY_FOLIOS) {
-		bpf_probe_read_kernel(&folio, sizeof(folio), (void *)(w->base + i * 8));
+		folio = kload(w->base + i * 8);
 		if (unpin && !page_region_marked(folio))
 			return true;
 	} else {
 		if (w->kind == ARRAY_PAGE_RANGE)
 			page = w->base + i * psz;
 		else
-			bpf_probe_read_kernel(&page, sizeof(page), (void *)(w->base + i * 8));
+			page = kload(w->base + i * 8);
 		/* an unpin of foreign memory: a bit test per element */
 		if (unpin && !page_region_marked(page))
 			return true;
-		folio = page ? page_folio_addr(page) : 0;
+		folio = page ? kload_page_folio(page) : 0;
 		if (folio) {
 			run = pages_to_folio_end(folio, page, psz);
 			if (run > w->n - i)
 				run = w->n - i;
 			if (run > 1 && w->kind == ARRAY_PAGES) {
 				/* the run's pages must be the folio's consecutive pages */
-				bpf_probe_read_kernel(&elem, sizeof(elem),
-						      (void *)(w->base + (i + run - 1) * 8));
+				elem = kload(w->base + (i + run - 1) * 8);
 				if (elem != page + (run - 1) * psz)
 					run = 1;
 			}
@@ -623,7 +788,7 @@ __noinline int pin_walk_run(struct array_walk *w)
 
 	if (!w || !next_run(w, false, &folio, &page, &run, &i))
 		return 1;
-	mapping = folio ? guest_mapping((struct folio *)folio) : NULL;
+	mapping = folio ? (struct address_space *)guest_mapping_at(folio) : NULL;
 	if (!mapping)
 		return 0;
 	if (w->apply == WALK_FIND) {
@@ -632,7 +797,8 @@ __noinline int pin_walk_run(struct array_walk *w)
 	}
 	w->site.addr = w->user_start + i * 4096 -
 		       (page - folio) / bpf_core_type_size(struct page) * 4096;
-	folio_grab((struct folio *)folio, mapping, (__u32)run, w->flags, w->how, &w->site);
+	folio_grab((struct folio *)folio, folio, mapping, (__u32)run, w->flags, w->how, &w->site);
+	w->counted += run;
 	return 0;
 }
 
@@ -679,7 +845,18 @@ __noinline int region_scan_run(struct region_scan *r)
 	    ptrs[REGION_SCAN_CHUNK - 1] == ptrs[0] + (REGION_SCAN_CHUNK - 1) * psz &&
 	    ptrs[0] >> PAGE_REGION_SHIFT == r->clear &&
 	    ptrs[REGION_SCAN_CHUNK - 1] >> PAGE_REGION_SHIFT == r->clear) {
+		__u64 last = ptrs[REGION_SCAN_CHUNK - 1];
+		__u64 left = ((((last >> PAGE_REGION_SHIFT) + 1) << PAGE_REGION_SHIFT) - last) / psz - 1;
+		__u64 j = i + m - 1 + left, elem = 0;
+
+		/* and so, most likely, the region's further pages: where they
+		 * would end, one read tells (a 2 MiB folio's 512 pages cost
+		 * two reads, not 32) */
 		r->i = i + m;
+		if (left && j < r->n &&
+		    !bpf_probe_read_kernel(&elem, sizeof(elem), (void *)(r->base + j * 8)) &&
+		    elem == last + left * psz)
+			r->i = j + 1;
 		return 0;
 	}
 	for (int j = 0; j < REGION_SCAN_CHUNK && j < m; j++) {
@@ -735,7 +912,7 @@ static __always_inline void unpin_array(unsigned long long *ctx, int self, __u64
 /* unpin_one() for argument 0 as a number: a folio, or a page when 'page'. */
 static __always_inline void unpin_arg(void *ctx, int self, __u64 arg, bool page, __u32 refs)
 {
-	__u64 addr = page ? page_folio_addr(arg) : arg;
+	__u64 addr = page ? kload_page_folio(arg) : arg;
 
 	if (!addr || !maybe_guest(addr) || counted_elsewhere(ctx, self))
 		return;
@@ -1016,12 +1193,12 @@ int BPF_KRETPROBE(folio_add_pins_kretprobe, int ret)
  * (BPF_PROG_RUN) before it reads folio_pins, so that a snapshot's counts
  * are the kernel's.  A folio freed since reads refcount 0: no pins.
  */
-static long recover_entry(struct bpf_map *map, __u64 *key, struct gmem_folio_pins *v, void *ctx)
+static long recover_entry(struct bpf_map *map, __u32 *slot, struct gmem_folio_pins *v, void *ctx)
 {
-	__u64 seen = *pins_word(v);
+	__u64 seen = *pins_word(v), folio = v->folio;
 
-	if ((__u32)seen)
-		recover_unpins(*key, v, seen, folio_kernel_pins((struct folio *)*key));
+	if (folio && (__u32)seen)
+		recover_unpins(folio, v, seen, folio_kernel_pins((struct folio *)folio));
 	return 0;
 }
 
@@ -1041,8 +1218,7 @@ int recover_missed_unpins(void *ctx)
 SEC("syscall")
 int forget_gets(struct gmem_forget_gets *a)
 {
-	__u64 key = a->folio;
-	struct gmem_folio_pins *v = bpf_map_lookup_elem(&folio_pins, &key);
+	struct gmem_folio_pins *v = folio_find(a->folio);
 
 	if (v && v->last_pin_ns == a->last_pin_ns)
 		__sync_val_compare_and_swap(&v->gets, a->gets, 0);
@@ -1109,10 +1285,11 @@ static __always_inline void gup_call_exit(void *ctx, __u64 mm, __u64 start, __u6
 	w.how = how;
 	w.user_start = start & ~4095ull;
 	w.site.mm = mm;
-	site_stacks(ctx, &w.site);
+	site_fill(ctx, &w.site);
 	w.apply = WALK_PIN;
 	w.i = w.found - 1;
 	bpf_loop(w.n, pin_walk_step, &w, 0);
+	stat_add(flags & foll_pin ? GMEM_STAT_PIN : GMEM_STAT_GET, w.counted);
 }
 
 /* The FOLL_* flags an outer call pins with: its gup_flags argument, plus

@@ -67,14 +67,16 @@ enum gmem_event_type {
 #define GMEM_PIN_F_SLOW (1u << 2)     /* taken by the slow path */
 
 /*
- * Value of the folio_pins map, keyed by the kernel address of the folio
- * (a folio keeps its address while it is pinned, and after a hole punch its
- * mapping is gone, so the address is the only stable key).
+ * An entry of the folio_pins table: an array the programs address by the
+ * folio's kernel address (a folio keeps its address while it is pinned,
+ * and after a hole punch its mapping is gone, so the address is the only
+ * stable key), open-addressed over GMEM_FOLIO_PROBE_SLOTS slots from the
+ * folio's home slot (bpf/pins.bpf.c).  A slot is free when 'folio' is 0,
+ * and may be taken over when its pins and gets are 0 (idle).
  *
- * 'pins' is an outstanding count of FOLL_PIN references.  Entries stay at
- * 0 when their pins are released; userspace removes idle ones.
- * GMEM_PINS_DEAD is reserved (programs before this ABI settled marked
- * entries being deleted with it); readers treat it as 0.
+ * 'pins' is an outstanding count of FOLL_PIN references.  GMEM_PINS_DEAD
+ * marks a slot being taken over by a new folio: its other fields are
+ * being rewritten, and readers skip it.
  */
 #define GMEM_PINS_DEAD 0xffffffffu
 struct gmem_folio_pins {
@@ -113,8 +115,14 @@ struct gmem_folio_pins {
 	 */
 	__u64 mm;
 	__u64 addr;
+	__u64 folio;        /* the key: struct folio *, 0 in a free slot */
 };
-_Static_assert(sizeof(struct gmem_folio_pins) == 120, "gmem_folio_pins");
+_Static_assert(sizeof(struct gmem_folio_pins) == 128, "gmem_folio_pins");
+
+/* The slots a folio may occupy, from its home slot on: a table smaller
+ * than this is searched whole, so it holds exactly as many folios as it
+ * has slots. */
+#define GMEM_FOLIO_PROBE_SLOTS 16
 _Static_assert(__builtin_offsetof(struct gmem_folio_pins, pins) % 8 == 0 &&
 		       __builtin_offsetof(struct gmem_folio_pins, pins_gen) ==
 			       __builtin_offsetof(struct gmem_folio_pins, pins) + 4,

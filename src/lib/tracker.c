@@ -12,6 +12,7 @@
 #include "pins.skel.h"
 
 #include <bpf/bpf.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -23,14 +24,17 @@ struct gmem_tracker {
 	struct gmem_ref_tracker *refs; /* NULL: no page_ref_* tracepoints */
 	struct gmem_kallsyms ksyms; /* for the unpin ranges and the stacks */
 	__u64 map_bytes;            /* folio_pins' kernel memory, read once */
-	/* entries found idle by the last read, removed by gmem_tracker_gc() */
+	/* folio_pins mapped: the programs' table, read in place */
+	const struct gmem_folio_pins *table;
+	size_t nr_slots;
+	/* idle entries with FOLL_GET references found by the last read, for
+	 * gmem_tracker_gc() */
 	struct idle_entry {
 		__u64 key;
 		__u64 last_pin_ns;
 		__u32 gets;
 	} *idle;
 	size_t nr_idle, cap_idle;
-	__u64 nr_entries;           /* in folio_pins at the last read */
 	enum gmem_attach_mode family; /* the programs loaded: fentry or kprobe */
 	bool ustack;                /* user stacks recorded (--ustack) */
 	struct gmem_usyms *usyms;   /* their modules' symbols, kept across snapshots */
@@ -181,6 +185,47 @@ static int configure_unpins(struct gmem_pins *skel, const struct gmem_kernel *k,
 	return err;
 }
 
+/* folio_pins' slots: the size asked for (the default if 0) rounded up to
+ * a power of two, which the programs' slot index masks. */
+static __u32 folio_table_slots(__u32 want)
+{
+	__u32 n = 1;
+
+	if (!want)
+		want = GMEM_DEFAULT_MAX_FOLIOS;
+	while (n < want && n < (1u << 31))
+		n <<= 1;
+	return n;
+}
+
+static void configure_folio_table(struct gmem_pins *skel, __u32 max_folios)
+{
+	__u32 slots = folio_table_slots(max_folios);
+
+	bpf_map__set_max_entries(skel->maps.folio_pins, slots);
+	skel->rodata->folio_slot_mask = slots - 1;
+	skel->rodata->folio_probe_slots =
+		slots < GMEM_FOLIO_PROBE_SLOTS ? slots : GMEM_FOLIO_PROBE_SLOTS;
+}
+
+/* Map folio_pins (BPF_F_MMAPABLE) for reading: no syscall per entry. */
+static int map_folio_table(struct gmem_tracker *t)
+{
+	size_t slots = bpf_map__max_entries(t->skel->maps.folio_pins);
+	void *p = mmap(NULL, slots * sizeof(*t->table), PROT_READ, MAP_SHARED,
+		       bpf_map__fd(t->skel->maps.folio_pins), 0);
+
+	if (p == MAP_FAILED) {
+		int err = -errno;
+
+		gmem_err("cannot map the folio table (folio_pins): %s", strerror(errno));
+		return err;
+	}
+	t->table = p;
+	t->nr_slots = slots;
+	return 0;
+}
+
 /* The folio map's kernel memory, from its fdinfo (memlock): fixed once the
  * preallocated map exists, so read once at start. */
 static __u64 read_map_bytes(int map_fd)
@@ -275,8 +320,7 @@ static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k
 	t->skel->rodata->foll_get = k->foll_get;
 	t->skel->rodata->foll_longterm = k->foll_longterm;
 	t->skel->rodata->filter_tgid = opts->filter_tgid;
-	if (opts->max_folios)
-		bpf_map__set_max_entries(t->skel->maps.folio_pins, opts->max_folios);
+	configure_folio_table(t->skel, opts->max_folios);
 	/* a trial of one program only loads and attaches it: no ranges, no
 	 * THREAD_SIZE, and no reading of kallsyms (a second under TCG) or of
 	 * the kernel config per trial */
@@ -314,6 +358,9 @@ static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k
 	if (!opts->vmtracker)
 		open_mm_filter(t->skel);
 	t->map_bytes = read_map_bytes(bpf_map__fd(t->skel->maps.folio_pins));
+	err = map_folio_table(t);
+	if (err)
+		goto fail;
 	*out = t;
 	return 0;
 fail:
@@ -599,11 +646,9 @@ static int read_ustacks(struct gmem_tracker *t, struct gmem_snapshot *s)
 }
 
 /*
- * An entry whose pins have been 0 this long may be forgotten (the programs
- * never delete; a later pin creates it anew), but only when folio_pins is
- * half full: a pin that lands between the re-check and the delete (one
- * syscall) is lost, its unpin then counted as untracked.  Seen when a
- * paused workload's entries were forgotten just as it resumed.
+ * An entry whose pins have been 0 this long has its FOLL_GET count cleared
+ * if the kernel no longer shows them (gmem_tracker_gc()).  Idle entries
+ * themselves stay until a new folio takes their slot (bpf/pins.bpf.c).
  */
 #define IDLE_ENTRY_NS (2ull * 1000000000)
 /* A folio whose pins were all released is listed this long after. */
@@ -669,11 +714,11 @@ static void forget_stale_gup_calls(struct gmem_tracker *t)
 }
 
 /* FOLL_GET references of an idle entry released unseen: 0, in place
- * (bpf/pins.bpf.c forget_gets). */
-static void forget_gets(struct gmem_tracker *t, __u64 key, const struct gmem_folio_pins *v)
+ * (bpf/pins.bpf.c forget_gets), if the entry did not change since. */
+static void forget_gets(struct gmem_tracker *t, const struct idle_entry *e)
 {
-	struct gmem_forget_gets args = { .folio = key, .last_pin_ns = v->last_pin_ns,
-					 .gets = v->gets };
+	struct gmem_forget_gets args = { .folio = e->key, .last_pin_ns = e->last_pin_ns,
+					 .gets = e->gets };
 
 	/* a failure is reported; the entry keeps its count until the next try */
 	gmem_bpf_run(t->skel->progs.forget_gets, &args, sizeof(args));
@@ -682,28 +727,9 @@ static void forget_gets(struct gmem_tracker *t, __u64 key, const struct gmem_fol
 void gmem_tracker_gc(struct gmem_tracker *t, const struct gmem_snapshot *s)
 {
 	forget_stale_gup_calls(t);
-	int fd = bpf_map__fd(t->skel->maps.folio_pins);
-	struct gmem_folio_pins v;
-
-	/* forget idle entries only when the map needs the room (IDLE_ENTRY_NS) */
-	bool prune = t->nr_entries * 2 >= bpf_map__max_entries(t->skel->maps.folio_pins);
-
-	for (size_t i = 0; i < t->nr_idle; i++) {
-		const struct idle_entry *e = &t->idle[i];
-
-		if (e->gets && gets_still_held(s, e->key))
-			continue;
-		/* re-read: a pin since the snapshot keeps it.  A pin landing
-		 * between this check and the delete is lost; the window is
-		 * one syscall, and the kernel scan shows it as untracked. */
-		if (bpf_map_lookup_elem(fd, &e->key, &v) || v.pins ||
-		    v.last_pin_ns != e->last_pin_ns)
-			continue;
-		if (prune)
-			bpf_map_delete_elem(fd, &e->key);
-		else if (v.gets)
-			forget_gets(t, e->key, &v);
-	}
+	for (size_t i = 0; i < t->nr_idle; i++)
+		if (!gets_still_held(s, t->idle[i].key))
+			forget_gets(t, &t->idle[i]);
 	t->nr_idle = 0;
 	if (t->refs)
 		gmem_refs_gc(t->refs, s);
@@ -754,27 +780,27 @@ static int recover_missed_unpins(struct gmem_tracker *t)
 
 int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 {
-	int fd = bpf_map__fd(t->skel->maps.folio_pins);
 	__u64 now = monotonic_ns();
-	__u64 key, next, *prev = NULL;
 	struct gmem_folio_pins v;
 	int err;
 
 	t->nr_idle = 0;
-	t->nr_entries = 0;
 	err = recover_missed_unpins(t);
 	if (err)
 		return err;
-	/* no deletes during the walk: a hash map's walk restarts from its
-	 * first key when the current one is gone */
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v))
+	for (size_t i = 0; i < t->nr_slots; i++) {
+		__u64 key;
+
+		if (!t->table[i].folio)
 			continue;
-		t->nr_entries++;
+		/* the programs change entries as we copy: the counts are one
+		 * word each, and a slot being taken over says so */
+		memcpy(&v, &t->table[i], sizeof(v));
+		key = v.folio;
+		if (!key || v.pins == GMEM_PINS_DEAD)
+			continue;
 		if (v.pins == 0) {
-			if (now > v.last_pin_ns + IDLE_ENTRY_NS &&
+			if (v.gets && now > v.last_pin_ns + IDLE_ENTRY_NS &&
 			    (err = remember_idle(t, key, &v)))
 				return err;
 			/* all released: shown as such for a while (transient
@@ -808,6 +834,8 @@ void gmem_tracker_stop(struct gmem_tracker *t)
 	if (!t)
 		return;
 	gmem_refs_stop(t->refs);
+	if (t->table)
+		munmap((void *)t->table, t->nr_slots * sizeof(*t->table));
 	gmem_pins__destroy(t->skel);
 	gmem_kallsyms_free(&t->ksyms);
 	gmem_usyms_free(t->usyms);
