@@ -130,6 +130,16 @@ struct page___compound_info {
 
 #define MAX_FOLIO_PAGES_SPAN ((1ul << 18) * 64)
 
+/* The folio of 'page' from its first word, 'info', as read. */
+static __always_inline __u64 folio_of_compound_info(__u64 page, unsigned long info)
+{
+	if (!(info & 1))
+		return page;
+	if (info - 1 <= page && page - (info - 1) < MAX_FOLIO_PAGES_SPAN)
+		return info - 1;
+	return page & info;
+}
+
 static __always_inline __u64 page_folio_addr(__u64 page)
 {
 	unsigned long info;
@@ -138,11 +148,7 @@ static __always_inline __u64 page_folio_addr(__u64 page)
 		info = BPF_CORE_READ((struct page___compound_info *)page, compound_info);
 	else
 		info = BPF_CORE_READ((struct page___compound_head *)page, compound_head);
-	if (!(info & 1))
-		return page;
-	if (info - 1 <= page && page - (info - 1) < MAX_FOLIO_PAGES_SPAN)
-		return info - 1;
-	return page & info;
+	return folio_of_compound_info(page, info);
 }
 
 /*

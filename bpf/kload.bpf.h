@@ -36,11 +36,7 @@ static __always_inline __u64 kload_page_folio(__u64 page)
 		info = kload(page + bpf_core_field_offset(struct page___compound_info, compound_info));
 	else
 		info = kload(page + bpf_core_field_offset(struct page___compound_head, compound_head));
-	if (!(info & 1))
-		return page;
-	if (info - 1 <= page && page - (info - 1) < MAX_FOLIO_PAGES_SPAN)
-		return info - 1;
-	return page & info;
+	return folio_of_compound_info(page, info);
 }
 
 /* folio_order() in loads. */
