@@ -145,8 +145,15 @@ static __always_inline struct file *current_fd_file(int fd)
 	return file;
 }
 
+/* KVM_CREATE_GUEST_MEMFD's argument (uAPI, Linux 6.8+), local: a kernel
+ * built without guest_memfd has no BTF for it. */
+struct kvm_create_guest_memfd___gmem {
+	__u64 size;
+	__u64 flags;
+} __attribute__((preserve_access_index));
+
 static __always_inline void gmem_file_created(struct kvm *kvm,
-					      struct kvm_create_guest_memfd *args, int ret)
+					      struct kvm_create_guest_memfd___gmem *args, int ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct gmem_gmem_file f = {};
@@ -173,7 +180,7 @@ static __always_inline void gmem_file_created(struct kvm *kvm,
 }
 
 SEC("fexit/kvm_gmem_create")
-int BPF_PROG(kvm_gmem_create_exit, struct kvm *kvm, struct kvm_create_guest_memfd *args, int ret)
+int BPF_PROG(kvm_gmem_create_exit, struct kvm *kvm, struct kvm_create_guest_memfd___gmem *args, int ret)
 {
 	gmem_file_created(kvm, args, ret);
 	return 0;
@@ -410,7 +417,7 @@ int BPF_KRETPROBE(kvm_gmem_create_kretprobe, int ret)
 
 	if (unstash_args(STASH_KVM_GMEM_CREATE, &a))
 		gmem_file_created((struct kvm *)a.arg[0],
-				  (struct kvm_create_guest_memfd *)a.arg[1], ret);
+				  (struct kvm_create_guest_memfd___gmem *)a.arg[1], ret);
 	return 0;
 }
 

@@ -9,6 +9,19 @@
 
 #include "backing.bpf.h"
 
+/*
+ * A memslot's guest_memfd binding (CONFIG_KVM_GUEST_MEMFD, Linux 6.8+), as a
+ * local flavour: CO-RE matches it to the running kernel's struct
+ * kvm_memory_slot by name, and the objects build from the BTF of a kernel
+ * built without guest_memfd too (vmlinux.h.gen takes the build host's).
+ */
+struct kvm_memory_slot___gmem {
+	struct {
+		struct file *file;
+		unsigned long pgoff; /* pgoff_t */
+	} gmem;
+} __attribute__((preserve_access_index));
+
 /* What bpf_find_vma() reports of the mapping at an address. */
 struct vma_backing {
 	__u64 addr;
@@ -71,6 +84,7 @@ static __always_inline void read_memslot(struct gmem_memslot *m, struct kvm *kvm
 					 struct kvm_memory_slot *slot, struct task_struct *task,
 					 struct vma_backing *b)
 {
+	struct kvm_memory_slot___gmem *gslot = (void *)slot;
 	struct file *gfile = NULL;
 
 	m->kvm = (__u64)kvm;
@@ -81,15 +95,15 @@ static __always_inline void read_memslot(struct gmem_memslot *m, struct kvm *kvm
 	m->id = (__u16)BPF_CORE_READ(slot, id);
 	if (bpf_core_field_exists(slot->as_id))
 		m->as_id = BPF_CORE_READ(slot, as_id);
-	if (bpf_core_field_exists(slot->gmem))
-		gfile = BPF_CORE_READ(slot, gmem.file);
+	if (bpf_core_field_exists(gslot->gmem))
+		gfile = BPF_CORE_READ(gslot, gmem.file);
 	if (gfile) {
 		struct inode *inode = BPF_CORE_READ(gfile, f_inode);
 
 		m->gmem_mapping = (__u64)BPF_CORE_READ(gfile, f_mapping);
 		m->gmem_ino = BPF_CORE_READ(inode, i_ino);
 		m->gmem_dev = BPF_CORE_READ(inode, i_sb, s_dev);
-		m->gmem_pgoff = BPF_CORE_READ(slot, gmem.pgoff);
+		m->gmem_pgoff = BPF_CORE_READ(gslot, gmem.pgoff);
 	}
 	m->tgid = BPF_CORE_READ(task, tgid);
 	if (!m->userspace_addr || !task)
