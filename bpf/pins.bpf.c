@@ -143,16 +143,11 @@ static __always_inline struct address_space *guest_mapping(struct folio *folio)
 	return mapping;
 }
 
-/* guest_mapping() for a folio given as a number, in loads: the walks'
- * test of each folio. */
-static __always_inline __u64 guest_mapping_at(__u64 folio)
+/* mapping_is_guest() for a mapping given as a number, in loads. */
+static __always_inline bool mapping_is_guest_at(__u64 mapping)
 {
-	__u64 mapping = kload_folio_mapping(folio);
-
-	if (!mapping || !(kload_mapping_is_guest_memfd(mapping) ||
-			  mapping_is_shared_backing((struct address_space *)mapping)))
-		return 0;
-	return mapping;
+	return kload_mapping_is_guest_memfd(mapping) ||
+	       mapping_is_shared_backing((struct address_space *)mapping);
 }
 
 /*
@@ -443,6 +438,45 @@ static __always_inline void folio_grab(struct folio *folio, __u64 key,
 	stat_add(GMEM_STAT_RACE_LOST, 1);
 }
 
+/* folio_grab() as a global function, verified once: the walks' slow path
+ * ('flags_how': the FOLL_* flags, and GMEM_PIN_F_FAST or _SLOW above them). */
+__noinline int folio_grab_slow(struct pin_site *site, __u64 key, __u64 mapping, __u32 refs,
+			       __u64 flags_how)
+{
+	if (!site)
+		return 0;
+	folio_grab((struct folio *)key, key, (struct address_space *)mapping, refs,
+		   (__u32)flags_how, (__u32)(flags_how >> 32), site);
+	return 0;
+}
+
+/*
+ * A pin walk's common case, inline: 'refs' pins on a folio idle in its home
+ * slot (no pins tracked, so none to recover first), which gets 'site' as
+ * its new holder.  False where folio_grab_slow() must do it: the folio is
+ * not in its home slot, has pins or FOLL_GET references tracked, or the
+ * slot changed under us (then nothing was changed).
+ */
+static __always_inline bool folio_pin_idle(__u64 key, struct address_space *mapping, __u32 refs,
+					   __u32 fl, struct pin_site *site)
+{
+	struct gmem_folio_pins *v = folio_slot(key, 0);
+	__u64 old;
+
+	if (!v || v->folio != key)
+		return false;
+	old = *pins_word(v);
+	if ((__u32)old || __sync_val_compare_and_swap(pins_word(v), old, old + PINS_GEN + refs) != old)
+		return false;
+	if (!still_owned(key, v)) {
+		__sync_fetch_and_add(pins_word(v), PINS_GEN - refs);
+		return false;
+	}
+	fill_new(v, key, mapping, site);
+	v->flags = fl;
+	return true;
+}
+
 /*
  * Is the current task inside an outer GUP call (pin_user_pages*(),
  * get_user_pages*())?  Such a call's pins are counted at its exit, from
@@ -494,7 +528,8 @@ static __always_inline void lone_grab(void *ctx, struct folio *folio, __u32 refs
 	if (filter_tgid && (site.pid_tgid >> 32) != filter_tgid)
 		return;
 	stat_add(flags & foll_pin ? GMEM_STAT_PIN : GMEM_STAT_GET, refs);
-	folio_grab(folio, ptr_value(folio), mapping, refs, flags, GMEM_PIN_F_SLOW, &site);
+	folio_grab_slow(&site, ptr_value(folio), ptr_value(mapping), refs,
+			(__u64)GMEM_PIN_F_SLOW << 32 | flags);
 }
 
 /* mm/gup.c, the slow path (follow_page_mask and friends): 0 on success. */
@@ -538,8 +573,7 @@ static __always_inline bool maybe_guest(__u64 addr)
 {
 	__u64 mapping = kload_folio_mapping(addr);
 
-	return !mapping || kload_mapping_is_guest_memfd(mapping) ||
-	       mapping_is_shared_backing((struct address_space *)mapping);
+	return !mapping || mapping_is_guest_at(mapping);
 }
 
 /*
@@ -682,18 +716,44 @@ struct array_walk {
 	__u32 apply;  /* WALK_FIND the first guest folio; WALK_UNPIN or
 		       * WALK_PIN from there */
 	__u64 found;  /* index + 1 of the first guest folio (0: none) */
+	__u64 guest_mapping; /* the last guest mapping seen: its folios need
+			      * no second look */
+	__u64 counted;       /* references recorded, or released */
 	/* a pin walk's: */
 	__u32 flags;      /* the outer call's FOLL_* flags */
 	__u32 how;        /* GMEM_PIN_F_FAST or _SLOW */
 	__u64 user_start; /* the user address of base[0] */
-	__u64 counted;    /* references recorded */
 	struct pin_site site;
 };
 
-/* Pages in the folio from 'page' (a page of 'folio') to the folio's end. */
-static __always_inline __u64 pages_to_folio_end(__u64 folio, __u64 page, __u64 page_size)
+/*
+ * Runs a walk takes per bpf_loop step: a step costs an indirect call and a
+ * call, more than a guest folio's common case itself.
+ */
+#define WALK_BATCH 16
+
+/* bpf_loop steps for a walk of 'n' elements: a run is at least one. */
+static __always_inline __u64 walk_steps(__u64 n)
 {
-	return (1ull << kload_folio_order(folio)) - (page - folio) / page_size;
+	return n / WALK_BATCH + 1;
+}
+
+/* 'bytes' of struct pages in pages: a shift where struct page is 64 bytes
+ * (the CO-RE size is a constant the verifier folds), not a division,
+ * which costs more than all the loads around it. */
+static __always_inline __u64 struct_pages(__u64 bytes)
+{
+	__u64 psz = bpf_core_type_size(struct page);
+
+	return psz == 64 ? bytes >> 6 : bytes / psz;
+}
+
+/* Pages in the folio from 'page' (a page of 'folio') to the folio's end. */
+static __always_inline __u64 pages_to_folio_end(__u64 folio, __u64 page)
+{
+	__u32 order = kload_folio_order(folio);
+
+	return order ? (1ull << order) - struct_pages(page - folio) : 1;
 }
 
 /*
@@ -730,7 +790,7 @@ static __always_inline bool next_run(struct array_walk *w, bool unpin, __u64 *fo
 			return true;
 		folio = page ? kload_page_folio(page) : 0;
 		if (folio) {
-			run = pages_to_folio_end(folio, page, psz);
+			run = pages_to_folio_end(folio, page);
 			if (run > w->n - i)
 				run = w->n - i;
 			if (run > 1 && w->kind == ARRAY_PAGES) {
@@ -750,26 +810,76 @@ static __always_inline bool next_run(struct array_walk *w, bool unpin, __u64 *fo
 	return true;
 }
 
+/* The mapping of 'folio' if it is guest memory, else 0; 'gone': a folio
+ * whose mapping is gone (hole punched while pinned) counts as guest
+ * memory, its mapping 1.  Through the walk's cache: a call's folios are
+ * mostly one file's. */
+static __always_inline __u64 walk_guest_mapping(struct array_walk *w, __u64 folio, bool gone)
+{
+	__u64 mapping = kload_folio_mapping(folio);
+
+	if (!mapping)
+		return gone ? 1 : 0;
+	if (mapping == w->guest_mapping)
+		return mapping;
+	if (!mapping_is_guest_at(mapping))
+		return 0;
+	w->guest_mapping = mapping;
+	return mapping;
+}
+
 /*
- * An unpin's walk, a run per call: WALK_FIND the first run of a folio we
- * may track (guest memory, or a folio whose mapping is gone: a hole punched
- * while pinned), WALK_UNPIN from there.  Pins and unpins walk in separate
- * global functions: the verifier adds up the stack of everything a
- * program may call, and a pin's new entry is large.
+ * An unpin walk's common case, inline: one try at taking 'refs' pins from
+ * the folio in its home slot, added to w->counted.  False where
+ * folio_unpin() must do it: the folio is elsewhere or has fewer pins
+ * tracked, or the slot changed under us (then nothing was changed).
+ */
+static __always_inline bool folio_unpin_home(struct array_walk *w, __u64 key, __u32 refs)
+{
+	struct gmem_folio_pins *v = folio_slot(key, 0);
+	__u64 old;
+
+	if (!v || v->folio != key)
+		return false;
+	old = *pins_word(v);
+	if ((__u32)old < refs || (__u32)old == GMEM_PINS_DEAD ||
+	    __sync_val_compare_and_swap(pins_word(v), old, old + PINS_GEN - refs) != old)
+		return false;
+	if (!still_owned(key, v)) {
+		/* reused for another folio under us: give it back */
+		__sync_fetch_and_add(pins_word(v), PINS_GEN + refs);
+		return false;
+	}
+	w->counted += refs;
+	return true;
+}
+
+/*
+ * An unpin's walk, WALK_BATCH runs per call: WALK_FIND the first run of a
+ * folio we may track (guest memory, or a folio whose mapping is gone),
+ * WALK_UNPIN from there.  Pins and unpins walk in separate global
+ * functions: the verifier adds up the stack of everything a program may
+ * call, and a pin's new entry is large.
  */
 __noinline int array_walk_run(struct array_walk *w)
 {
-	__u64 folio = 0, page = 0, run = 1, i = 0;
-
-	if (!w || !next_run(w, true, &folio, &page, &run, &i))
+	if (!w)
 		return 1;
-	if (!folio || !maybe_guest(folio))
-		return 0;
-	if (w->apply == WALK_FIND) {
-		w->found = i + 1;
-		return 1; /* found one: the caller decides the rest */
+#pragma clang loop unroll(disable)
+	for (int b = 0; b < WALK_BATCH; b++) {
+		__u64 folio = 0, page = 0, run = 1, i = 0;
+
+		if (!next_run(w, true, &folio, &page, &run, &i))
+			return 1;
+		if (!folio || !walk_guest_mapping(w, folio, true))
+			continue;
+		if (w->apply == WALK_FIND) {
+			w->found = i + 1;
+			return 1; /* found one: the caller decides the rest */
+		}
+		if (!folio_unpin_home(w, folio, (__u32)run))
+			folio_unpin(folio, (__u32)run);
 	}
-	folio_unpin(folio, (__u32)run);
 	return 0;
 }
 
@@ -778,27 +888,36 @@ static long array_walk_step(__u64 i, struct array_walk *w)
 	return array_walk_run(w) ? 1 : 0;
 }
 
-/* An outer GUP call's walk: WALK_FIND the first guest folio, WALK_PIN from
- * there, each with the user address of the folio's first page (pages[i]
- * is mapped at user_start + i * PAGE_SIZE). */
+/* An outer GUP call's walk, WALK_BATCH runs per call: WALK_FIND the first
+ * guest folio, WALK_PIN from there, each with the user address of the
+ * folio's first page (pages[i] is mapped at user_start + i * PAGE_SIZE). */
 __noinline int pin_walk_run(struct array_walk *w)
 {
-	__u64 folio = 0, page = 0, run = 1, i = 0;
-	struct address_space *mapping;
+	__u32 fl;
 
-	if (!w || !next_run(w, false, &folio, &page, &run, &i))
+	if (!w)
 		return 1;
-	mapping = folio ? (struct address_space *)guest_mapping_at(folio) : NULL;
-	if (!mapping)
-		return 0;
-	if (w->apply == WALK_FIND) {
-		w->found = i + 1;
-		return 1;
+	fl = w->how | ((w->flags & foll_longterm) ? GMEM_PIN_F_LONGTERM : 0);
+#pragma clang loop unroll(disable)
+	for (int b = 0; b < WALK_BATCH; b++) {
+		__u64 folio = 0, page = 0, run = 1, i = 0, mapping;
+
+		if (!next_run(w, false, &folio, &page, &run, &i))
+			return 1;
+		mapping = folio ? walk_guest_mapping(w, folio, false) : 0;
+		if (!mapping)
+			continue;
+		if (w->apply == WALK_FIND) {
+			w->found = i + 1;
+			return 1;
+		}
+		w->site.addr = w->user_start + (i - struct_pages(page - folio)) * 4096;
+		if (!(w->flags & foll_pin) ||
+		    !folio_pin_idle(folio, (struct address_space *)mapping, (__u32)run, fl, &w->site))
+			folio_grab_slow(&w->site, folio, mapping, (__u32)run,
+					(__u64)w->how << 32 | w->flags);
+		w->counted += run;
 	}
-	w->site.addr = w->user_start + i * 4096 -
-		       (page - folio) / bpf_core_type_size(struct page) * 4096;
-	folio_grab((struct folio *)folio, folio, mapping, (__u32)run, w->flags, w->how, &w->site);
-	w->counted += run;
 	return 0;
 }
 
@@ -809,8 +928,9 @@ static long pin_walk_step(__u64 i, struct array_walk *w)
 
 /*
  * The first element of an unpin's array in a marked page region
- * (guest_page_regions), REGION_SCAN_CHUNK elements per read: the whole
- * cost of an unpin of foreign memory.
+ * (guest_page_regions), REGION_SCAN_CHUNK elements at a time and
+ * REGION_SCAN_BATCH chunks per bpf_loop step: the whole cost of an unpin
+ * of foreign memory.
  */
 struct region_scan {
 	__u64 base;
@@ -822,56 +942,66 @@ struct region_scan {
 };
 
 #define REGION_SCAN_CHUNK 16
+#define REGION_SCAN_BATCH 4
+
+/*
+ * Does the chunk at r->i hold consecutive struct pages in the clear region
+ * (a large folio's, as GUP returns them)?  Then it costs two loads, and
+ * most likely the region's further pages do too: where they would end,
+ * one load tells (a 2 MiB folio's 512 pages cost three loads, not 32
+ * chunks).  Moves r->i past what it skipped.
+ */
+static __always_inline bool region_scan_skip(struct region_scan *r, __u64 i)
+{
+	__u64 psz = bpf_core_type_size(struct page), first, last, left, j, elem;
+
+	first = kload(r->base + i * 8);
+	last = kload(r->base + (i + REGION_SCAN_CHUNK - 1) * 8);
+	if (!first || last != first + (REGION_SCAN_CHUNK - 1) * psz ||
+	    first >> PAGE_REGION_SHIFT != r->clear || last >> PAGE_REGION_SHIFT != r->clear)
+		return false;
+	left = struct_pages((((last >> PAGE_REGION_SHIFT) + 1) << PAGE_REGION_SHIFT) - last) - 1;
+	j = i + REGION_SCAN_CHUNK - 1 + left;
+	r->i = i + REGION_SCAN_CHUNK;
+	if (left && j < r->n) {
+		elem = kload(r->base + j * 8);
+		if (elem == last + left * psz)
+			r->i = j + 1;
+	}
+	return true;
+}
 
 /* A global function, verified once on its own: inlined into the loop's
  * callback, its state would differ per iteration and never converge. */
 __noinline int region_scan_run(struct region_scan *r)
 {
-	__u64 ptrs[REGION_SCAN_CHUNK] = {}, psz = bpf_core_type_size(struct page);
-	__u64 i, m;
+	__u64 psz = bpf_core_type_size(struct page);
 
 	if (!r)
 		return 1;
-	i = r->i;
-	if (i >= r->n)
-		return 1;
-	m = r->n - i < REGION_SCAN_CHUNK ? r->n - i : REGION_SCAN_CHUNK;
-	if (r->kind != ARRAY_PAGE_RANGE &&
-	    bpf_probe_read_kernel(ptrs, m * 8, (void *)(r->base + i * 8)))
-		return 1;
-	/* consecutive struct pages in one clear region (a large folio's, as
-	 * GUP returns them): the chunk costs one comparison */
-	if (r->kind == ARRAY_PAGES && m == REGION_SCAN_CHUNK && ptrs[0] &&
-	    ptrs[REGION_SCAN_CHUNK - 1] == ptrs[0] + (REGION_SCAN_CHUNK - 1) * psz &&
-	    ptrs[0] >> PAGE_REGION_SHIFT == r->clear &&
-	    ptrs[REGION_SCAN_CHUNK - 1] >> PAGE_REGION_SHIFT == r->clear) {
-		__u64 last = ptrs[REGION_SCAN_CHUNK - 1];
-		__u64 left = ((((last >> PAGE_REGION_SHIFT) + 1) << PAGE_REGION_SHIFT) - last) / psz - 1;
-		__u64 j = i + m - 1 + left, elem = 0;
+	for (int c = 0; c < REGION_SCAN_BATCH; c++) {
+		__u64 i = r->i, m;
 
-		/* and so, most likely, the region's further pages: where they
-		 * would end, one read tells (a 2 MiB folio's 512 pages cost
-		 * two reads, not 32) */
-		r->i = i + m;
-		if (left && j < r->n &&
-		    !bpf_probe_read_kernel(&elem, sizeof(elem), (void *)(r->base + j * 8)) &&
-		    elem == last + left * psz)
-			r->i = j + 1;
-		return 0;
-	}
-	for (int j = 0; j < REGION_SCAN_CHUNK && j < m; j++) {
-		__u64 p = r->kind == ARRAY_PAGE_RANGE ? r->base + (i + j) * psz : ptrs[j];
-
-		/* a large folio's pages share their region: one test each */
-		if (!p || p >> PAGE_REGION_SHIFT == r->clear)
-			continue;
-		if (page_region_marked(p)) {
-			r->found = i + j + 1;
+		if (i >= r->n)
 			return 1;
+		m = r->n - i < REGION_SCAN_CHUNK ? r->n - i : REGION_SCAN_CHUNK;
+		if (r->kind == ARRAY_PAGES && m == REGION_SCAN_CHUNK && region_scan_skip(r, i))
+			continue;
+		for (int j = 0; j < REGION_SCAN_CHUNK && j < m; j++) {
+			__u64 p = r->kind == ARRAY_PAGE_RANGE ? r->base + (i + j) * psz
+							      : kload(r->base + (i + j) * 8);
+
+			/* a large folio's pages share their region: one test each */
+			if (!p || p >> PAGE_REGION_SHIFT == r->clear)
+				continue;
+			if (page_region_marked(p)) {
+				r->found = i + j + 1;
+				return 1;
+			}
+			r->clear = p >> PAGE_REGION_SHIFT;
 		}
-		r->clear = p >> PAGE_REGION_SHIFT;
+		r->i = i + m;
 	}
-	r->i = i + m;
 	return 0;
 }
 
@@ -888,20 +1018,23 @@ static __always_inline void unpin_array_at(void *ctx, int self, __u64 base, __u6
 {
 	struct array_walk w = { .n = n, .kind = kind, .base = base };
 	struct region_scan r = { .n = n, .kind = kind, .base = base };
+	__u64 per_step = REGION_SCAN_CHUNK * REGION_SCAN_BATCH;
 
 	if (!n || !w.base)
 		return;
 	w.n = r.n = n = walk_bound(n);
-	bpf_loop((n + REGION_SCAN_CHUNK - 1) / REGION_SCAN_CHUNK, region_scan_step, &r, 0);
+	bpf_loop((n + per_step - 1) / per_step, region_scan_step, &r, 0);
 	if (!r.found)
 		return;
 	w.i = r.found - 1;
-	bpf_loop(n, array_walk_step, &w, 0);
+	bpf_loop(walk_steps(n), array_walk_step, &w, 0);
 	if (!w.found || counted_elsewhere(ctx, self))
 		return;
 	w.apply = WALK_UNPIN;
 	w.i = w.found - 1;
-	bpf_loop(n, array_walk_step, &w, 0);
+	bpf_loop(walk_steps(n), array_walk_step, &w, 0);
+	if (w.counted)
+		stat_add(GMEM_STAT_UNPIN, w.counted);
 }
 
 static __always_inline void unpin_array(unsigned long long *ctx, int self, __u64 n, __u32 kind)
@@ -1235,6 +1368,28 @@ int forget_gets(struct gmem_forget_gets *a)
  * one (in_outer_call()), so nothing per page is attached: a trampoline per
  * page cost more than all the rest of the work.
  */
+/*
+ * Outer calls marked in gup_calls whose exit has not run yet: while there
+ * are none, an exit costs one load (a call on foreign memory is never
+ * marked).  An entry that userspace forgets (its exit never ran) keeps it
+ * above zero, which only costs exits their lookup.
+ */
+__u64 gup_calls_marked = 0;
+
+/* Unmark the current task's outer call: false if it was not marked. */
+static __always_inline bool gup_call_unmark(void)
+{
+	__u64 id;
+
+	if (!gup_calls_marked)
+		return false;
+	id = bpf_get_current_pid_tgid();
+	if (bpf_map_delete_elem(&gup_calls, &id))
+		return false;
+	__sync_fetch_and_sub(&gup_calls_marked, 1);
+	return true;
+}
+
 static __always_inline bool gup_call_enter(__u64 mm)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -1251,6 +1406,7 @@ static __always_inline bool gup_call_enter(__u64 mm)
 		stat_add(GMEM_STAT_MAP_FULL, 1);
 		return false;
 	}
+	__sync_fetch_and_add(&gup_calls_marked, 1);
 	return true;
 }
 
@@ -1260,25 +1416,22 @@ static __always_inline __u64 current_mm(void)
 }
 
 /*
- * The call on 'mm' at user address 'start' with FOLL_* 'flags' filled
- * page array 'pages' with 'ret' pages.  A pass to the first guest folio
- * (foreign memory walks the array a folio-run at a time and stops there),
- * the stacks, once, then a pass that counts from that folio on.
+ * The marked call (gup_call_unmark()) on 'mm' at user address 'start' with
+ * FOLL_* 'flags' filled page array 'pages' with 'ret' pages.  A pass to
+ * the first guest folio (foreign memory walks the array a folio-run at a
+ * time and stops there), the stacks, once, then a pass that counts from
+ * that folio on.
  */
 static __always_inline void gup_call_exit(void *ctx, __u64 mm, __u64 start, __u64 pages, long ret,
 					  __u32 flags, __u32 how)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct array_walk w = { .kind = ARRAY_PAGES };
 
-	if (!bpf_map_lookup_elem(&gup_calls, &id))
-		return;
-	bpf_map_delete_elem(&gup_calls, &id);
 	if (ret <= 0 || !pages || !(flags & (foll_pin | foll_get)))
 		return;
 	w.base = pages;
 	w.n = walk_bound(ret);
-	bpf_loop(w.n, pin_walk_step, &w, 0);
+	bpf_loop(walk_steps(w.n), pin_walk_step, &w, 0);
 	if (!w.found)
 		return;
 	w.flags = flags;
@@ -1288,7 +1441,7 @@ static __always_inline void gup_call_exit(void *ctx, __u64 mm, __u64 start, __u6
 	site_fill(ctx, &w.site);
 	w.apply = WALK_PIN;
 	w.i = w.found - 1;
-	bpf_loop(w.n, pin_walk_step, &w, 0);
+	bpf_loop(walk_steps(w.n), pin_walk_step, &w, 0);
 	stat_add(flags & foll_pin ? GMEM_STAT_PIN : GMEM_STAT_GET, w.counted);
 }
 
@@ -1314,8 +1467,10 @@ static __always_inline void gup_call_exit(void *ctx, __u64 mm, __u64 start, __u6
 	SEC("fexit/" #func)                                                                   \
 	int func##_exit(unsigned long long *ctx)                                              \
 	{                                                                                     \
-		gup_call_exit(ctx, mm_of_call, ctx[start_arg], arg_value(ctx, pages_arg),     \
-			      (ret_type)ctx[nargs], (__u32)ctx[flags_arg] | kind, how);      \
+		/* unmarked (foreign memory): before the arguments cost anything */           \
+		if (gup_call_unmark())                                                        \
+			gup_call_exit(ctx, mm_of_call, ctx[start_arg], arg_value(ctx, pages_arg), \
+				      (ret_type)ctx[nargs], (__u32)ctx[flags_arg] | kind, how);  \
 		return 0;                                                                     \
 	}
 
@@ -1350,13 +1505,12 @@ static __always_inline void gup_call_kprobe(__u64 mm, __u64 start, __u64 pages, 
 	struct kprobe_stash_key key = { .pid_tgid = bpf_get_current_pid_tgid(),
 					.func = STASH_GUP_CALL };
 	struct kprobe_args a = { .arg = { mm, start, pages, flags } };
-	__u64 id = key.pid_tgid;
 
 	if (!gup_call_enter(mm))
 		return;
 	if (bpf_map_update_elem(&kprobe_stash, &key, &a, BPF_ANY)) {
 		/* no arguments at return: unmark, the slow path counts alone */
-		bpf_map_delete_elem(&gup_calls, &id);
+		gup_call_unmark();
 		stat_add(GMEM_STAT_MAP_FULL, 1);
 	}
 }
@@ -1365,7 +1519,7 @@ static __always_inline void gup_call_kretprobe(void *ctx, long ret, __u32 kind, 
 {
 	struct kprobe_args a;
 
-	if (unstash_args(STASH_GUP_CALL, &a))
+	if (gup_call_unmark() && unstash_args(STASH_GUP_CALL, &a))
 		gup_call_exit(ctx, a.arg[0], a.arg[1], a.arg[2], ret, (__u32)a.arg[3] | kind, how);
 }
 
