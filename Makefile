@@ -32,7 +32,7 @@ INCLUDES = -Iinclude -Isrc -I$(OUTPUT)
 USER_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $(LIBBPF_CFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function
 
-BPF_NAMES := pins scan probe refs lifecycle
+BPF_NAMES := pins scan probe refs lifecycle hooks
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 LIB_SRCS := $(wildcard src/lib/*.c)
@@ -44,7 +44,7 @@ PROG_BINS := $(patsubst %,$(OUTPUT)/%,$(PROGS))
 # Test programs run inside the VM: static, so the initramfs needs no libc;
 # with frame pointers and their symbol table, so that gmemtop --ustack can
 # walk and name their frames (tests/vm/31-pin-address-ustack.sh).
-TEST_PROGS := gmem-pinner gmem-bench gmem-stress gmem-vmm
+TEST_PROGS := gmem-pinner gmem-bench gmem-stress gmem-vmm gmem-hooks
 TEST_PROG_BINS := $(patsubst %,$(OUTPUT)/tests/%,$(TEST_PROGS))
 
 # Unit tests: cmocka, built with clang and ASan/UBSan, against the library
@@ -70,7 +70,7 @@ help:
 	@echo "make unit       unit tests only (ASan/UBSan)"
 	@echo "make vmtest     VM tests only; KERNEL=stock|stock-6.12|stock-7.2|testkernel|PATH, FILTER=..."
 	@echo "make install    install programs and man pages (PREFIX=$(PREFIX) DESTDIR=)"
-	@echo "make bench      traced/untraced pinning cost (gup_test, testkernel VM)"
+	@echo "make bench      traced/untraced pinning cost, and a generic-tool baseline's (gup_test, testkernel VM)"
 	@echo "options: OUTPUT=dir V=1 VMLINUX_BTF=path VMLINUX_MODULE_BTF=path CC= CLANG= BPFTOOL="
 
 deps:
@@ -116,6 +116,11 @@ $(OUTPUT)/%.o: src/%.c | $(OUTPUT) $(SKELS)
 $(PROG_BINS): $(OUTPUT)/%: $(OUTPUT)/%.o $(LIBGMEM)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+# make bench's baseline loads BPF itself: libbpf, statically too.
+$(OUTPUT)/tests/gmem-hooks: tests/progs/gmem-hooks.c $(OUTPUT)/hooks.skel.h | $(OUTPUT)/tests
+	$(call msg,CC-STATIC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $(LIBBPF_CFLAGS) $(DEPFLAGS) -static $< -o $@ -lbpf -lelf -lz
 
 $(OUTPUT)/tests/%: tests/progs/%.c | $(OUTPUT)/tests $(OUTPUT)/.deps-ok
 	$(call msg,CC-STATIC,$@)

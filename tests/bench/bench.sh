@@ -1,12 +1,13 @@
 #!/bin/sh
 # make bench: the cost of tracking on every pin in the system, measured in
 # the kernel by gup_test's PIN_FAST_BENCHMARK (pin_user_pages_fast +
-# unpin_user_pages over 256 MiB).  Runs alternate untraced, traced,
-# untraced in one VM; the ratio is traced over the untraced mean.
+# unpin_user_pages over 256 MiB).  Runs go untraced, under the generic
+# baseline (gmem-hooks: the same hooks, counting only), traced by gmemtop,
+# untraced, in one VM; each ratio is over the untraced mean.
 # Ordinary memory must be rejected in a few instructions (goal <= 1.10: a
 # lookup per outer GUP call, a bit test per unpinned page);
 # guest memory is recorded per folio (goal <= 2.0).
-for cmd in gmemtop gmem-bench; do
+for cmd in gmemtop gmem-bench gmem-hooks; do
 	command -v $cmd >/dev/null || { echo "FAIL: $cmd not in the VM"; exit 1; }
 done
 [ -e /sys/kernel/debug/gup_test ] || { echo "skip: no gup_test (needs CONFIG_GUP_TEST: the testkernel)"; exit 4; }
@@ -43,10 +44,28 @@ wait_live() {
 
 median() { gmem-bench "$1" "$MIB" "$REPS" | sed -n 's/^median_usec=\([0-9]*\).*/\1/p'; }
 
+# hooks MEM: the median under gmem-bench's baseline hooks, which must
+# have counted every page of the runs.
+hooks() {
+	gmem-hooks >$T/hooks.out 2>$T/hooks.err &
+	pid=$!
+	while ! grep -q attached $T/hooks.out; do
+		kill -0 $pid 2>/dev/null || { cat $T/hooks.err >&2; return 1; }
+		sleep 0.2
+	done
+	m=$(median "$1")
+	kill $pid; wait $pid
+	pages=$(sed -n 's/.* pages=\([0-9]*\).*/\1/p' $T/hooks.out)
+	[ "${pages:-0}" -ge $((REPS * MIB * 256)) ] ||
+		{ echo "FAIL: the baseline hooks counted ${pages:-no} pages" >&2; return 1; }
+	echo "$m"
+}
+
 # anon: THP-backed (few large folios); anon4k: MADV_NOHUGEPAGE, one grab
 # per page; gmem: guest_memfd (order-0 folios)
 for mem in anon anon4k gmem; do
 	a=$(median $mem)
+	h=$(hooks $mem) || exit 1
 	gmemtop -b -j --no-scan 2 1000000 >$T/top.json 2>$T/top.err &
 	top=$!
 	while [ ! -s $T/top.json ]; do kill -0 $top 2>/dev/null || { cat $T/top.err; exit 1; }; sleep 0.2; done
@@ -62,9 +81,10 @@ for mem in anon anon4k gmem; do
 	[ "$1" -ge "$want" ] && [ "$2" = 0 ] ||
 		{ echo "FAIL: traced $mem runs: gmemtop counted $1 pins (want >= $want), lost $2"; exit 1; }
 	b=$(median $mem)
-	[ -n "$a" ] && [ -n "$t" ] && [ -n "$b" ] || { echo "FAIL: no measurement for $mem"; exit 1; }
+	[ -n "$a" ] && [ -n "$h" ] && [ -n "$t" ] && [ -n "$b" ] || { echo "FAIL: no measurement for $mem"; exit 1; }
 	ratio=$(awk -v a="$a" -v b="$b" -v t="$t" 'BEGIN { printf "%.3f", t / ((a + b) / 2) }')
-	echo "BENCH mem=$mem size_mib=$MIB reps=$REPS untraced_usec=$a,$b traced_usec=$t ratio=$ratio guest_pins_seen=$1"
+	hratio=$(awk -v a="$a" -v b="$b" -v t="$h" 'BEGIN { printf "%.3f", t / ((a + b) / 2) }')
+	echo "BENCH mem=$mem size_mib=$MIB reps=$REPS untraced_usec=$a,$b traced_usec=$t ratio=$ratio baseline_usec=$h baseline_ratio=$hratio guest_pins_seen=$1"
 done
 # one snapshot that exits by itself: the kernel memory of the folio map
 gmemtop -b -j --no-scan >$T/one.json || { echo "FAIL: gmemtop -b -j --no-scan"; exit 1; }
