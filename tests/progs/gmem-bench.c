@@ -5,8 +5,15 @@
  * unpins it with unpin_user_pages(), timing both.  The memory is ordinary
  * (anonymous) or guest memory (a guest_memfd mapped by the host).
  *
- *   gmem-bench anon|anon4k|gmem SIZE_MIB REPS    (anon4k: MADV_NOHUGEPAGE)
- * prints "median_usec=N get_usec=N put_usec=N reps=N pages=N".
+ *   gmem-bench anon|anon4k|gmem SIZE_MIB REPS [PHASES]
+ * (anon4k: MADV_NOHUGEPAGE) prints "median_usec=N get_usec=N put_usec=N
+ * reps=N pages=N" for REPS runs.  With PHASES, it measures PHASES times
+ * REPS runs on the same memory, printing "phase=K median_usec=..." after
+ * each and reading a line from standard input before the next: the
+ * caller starts or stops tracing in between, and every phase pins the
+ * same pages (a fresh mapping per measurement varied more than tracing
+ * costs).  Each phase maps a page of guest memory again first, so that
+ * a gmemtop started meanwhile looks at this process.
  * Exit: 0 ok, 1 error, 4 the kernel lacks gup_test or guest_memfd mmap.
  */
 #include "gmem-vm.h"
@@ -33,33 +40,84 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The guest_memfd of 'gmem' memory, -1: none. */
+static int gmem_fd = -1;
+
 /* Guest memory, mapped but not faulted in: the first pin faults it. */
 static char *map_gmem(size_t size)
 {
-	int vm, fd = gmem_create(size, &vm);
-	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	int vm;
+	char *p;
 
+	gmem_fd = gmem_create(size, &vm);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, gmem_fd, 0);
 	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * Map a page of the guest memory again, and unmap it: as a VMM maps guest
+ * memory, so that a gmemtop started since (without its start-up scan)
+ * looks at this process's pins.
+ */
+static void announce_gmem(void)
+{
+	void *p;
+
+	if (gmem_fd < 0)
+		return;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, gmem_fd, 0);
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+}
+
+/* REPS runs of PIN_FAST_BENCHMARK over 'gup': their median and mean
+ * times on one line, after 'prefix'. */
+static int measure(int fd, struct gup_test *gup, long reps, const char *prefix)
+{
+	__u64 *tot = calloc(reps, sizeof(*tot)), sget = 0, sput = 0;
+
+	if (!tot) {
+		fprintf(stderr, "gmem-bench: out of memory\n");
+		return -1;
+	}
+	for (long r = 0; r < reps; r++) {
+		if (ioctl(fd, PIN_FAST_BENCHMARK, gup)) {
+			fprintf(stderr, "gmem-bench: PIN_FAST_BENCHMARK: %s\n", strerror(errno));
+			free(tot);
+			return -1;
+		}
+		tot[r] = gup->get_delta_usec + gup->put_delta_usec;
+		sget += gup->get_delta_usec;
+		sput += gup->put_delta_usec;
+	}
+	qsort(tot, reps, sizeof(*tot), cmp_u64);
+	printf("%smedian_usec=%llu get_usec=%llu put_usec=%llu reps=%ld pages=%llu\n", prefix,
+	       tot[reps / 2], sget / reps, sput / reps, reps, gup->size / 4096);
+	fflush(stdout);
+	free(tot);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct gup_test gup = {};
+	char line[64], prefix[32] = "";
+	long reps, phases = 0;
 	size_t size;
-	__u64 *tot, sget = 0, sput = 0;
-	long reps;
 	char *mem;
 	int fd;
 
-	if (argc != 4 || (strcmp(argv[1], "anon") && strcmp(argv[1], "anon4k") &&
-			  strcmp(argv[1], "gmem"))) {
-		fprintf(stderr, "usage: gmem-bench anon|anon4k|gmem SIZE_MIB REPS\n");
+	if ((argc != 4 && argc != 5) || (strcmp(argv[1], "anon") && strcmp(argv[1], "anon4k") &&
+					 strcmp(argv[1], "gmem"))) {
+		fprintf(stderr, "usage: gmem-bench anon|anon4k|gmem SIZE_MIB REPS [PHASES]\n");
 		return 64;
 	}
 	size = strtoul(argv[2], NULL, 10) << 20;
 	reps = strtol(argv[3], NULL, 10);
-	if (!size || reps < 1 || reps > 1000) {
-		fprintf(stderr, "gmem-bench: bad size or reps\n");
+	if (argc == 5)
+		phases = strtol(argv[4], NULL, 10);
+	if (!size || reps < 1 || reps > 1000 || (argc == 5 && (phases < 1 || phases > 100))) {
+		fprintf(stderr, "gmem-bench: bad size, reps or phases\n");
 		return 64;
 	}
 	gmem_progname = "gmem-bench";
@@ -81,23 +139,21 @@ int main(int argc, char **argv)
 	}
 	for (size_t off = 0; off < size; off += 4096)
 		mem[off] = 1; /* fault in: time pinning, not faulting */
-	tot = calloc(reps, sizeof(*tot));
 	gup.addr = (unsigned long)mem;
 	gup.size = size;
 	gup.nr_pages_per_call = 512;
 	gup.gup_flags = FOLL_WRITE;
-	for (long r = 0; r < reps; r++) {
-		if (ioctl(fd, PIN_FAST_BENCHMARK, &gup)) {
-			fprintf(stderr, "gmem-bench: PIN_FAST_BENCHMARK: %s\n", strerror(errno));
+	if (!phases)
+		return measure(fd, &gup, reps, "") ? 1 : 0;
+	for (long k = 1; k <= phases; k++) {
+		snprintf(prefix, sizeof(prefix), "phase=%ld ", k);
+		announce_gmem();
+		if (measure(fd, &gup, reps, prefix))
+			return 1;
+		if (k < phases && !fgets(line, sizeof(line), stdin)) {
+			fprintf(stderr, "gmem-bench: standard input closed before phase %ld\n", k + 1);
 			return 1;
 		}
-		tot[r] = gup.get_delta_usec + gup.put_delta_usec;
-		sget += gup.get_delta_usec;
-		sput += gup.put_delta_usec;
 	}
-	qsort(tot, reps, sizeof(*tot), cmp_u64);
-	printf("median_usec=%llu get_usec=%llu put_usec=%llu reps=%ld pages=%zu\n",
-	       tot[reps / 2], sget / reps, sput / reps, reps, size / 4096);
-	free(tot);
 	return 0;
 }
