@@ -56,7 +56,7 @@ UNIT_LIB_OBJS := $(patsubst src/lib/%.c,$(OUTPUT)/unit/lib/%.o,$(LIB_SRCS))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean deps check unit vmtest demo bench help install
+.PHONY: all clean deps check unit vmtest demo bench prof help install
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -71,6 +71,7 @@ help:
 	@echo "make vmtest     VM tests only; KERNEL=stock|stock-6.12|stock-7.2|testkernel|PATH, FILTER=..."
 	@echo "make install    install programs and man pages (PREFIX=$(PREFIX) DESTDIR=)"
 	@echo "make bench      traced/untraced pinning cost, and a generic-tool baseline's (gup_test, testkernel VM)"
+	@echo "make prof       each BPF program's cost per run and per page (bpf_stats, testkernel VM)"
 	@echo "options: OUTPUT=dir V=1 VMLINUX_BTF=path VMLINUX_MODULE_BTF=path CC= CLANG= BPFTOOL="
 
 deps:
@@ -162,6 +163,14 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)OUTPUT=$(OUTPUT) KERNEL=$(if $(filter command line,$(origin KERNEL)),$(KERNEL),testkernel) \
 		tools/bench $(PROG_BINS) $(TEST_PROG_BINS)
+
+# Each program's own cost (tests/prof): with bpftool in the VM.
+prof: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/vmtest/vmtest -k $(if $(filter command line,$(origin KERNEL)),$(KERNEL),testkernel) \
+		-t tests/prof -T 900 $(foreach p,$(PROG_BINS) $(TEST_PROG_BINS),-p $(p)) \
+		-p "$$(command -v jq)" -p "$$(command -v bpftool)"
+	$(Q)grep -a '^PROF ' $(OUTPUT)/vmtest/$(if $(filter command line,$(origin KERNEL)),$(KERNEL),testkernel)/console.log | tee $(OUTPUT)/prof.txt
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))
