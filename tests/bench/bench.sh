@@ -13,6 +13,7 @@ for cmd in gmemtop gmem-bench gmem-hooks; do
 	command -v $cmd >/dev/null || { echo "FAIL: $cmd not in the VM"; exit 1; }
 done
 [ -e /sys/kernel/debug/gup_test ] || { echo "skip: no gup_test (needs CONFIG_GUP_TEST: the testkernel)"; exit 4; }
+. "$(dirname "$0")/lib/phases.sh"
 echo 1 >/proc/sys/kernel/printk
 MIB=${BENCH_MIB:-256}
 REPS=${BENCH_REPS:-15}
@@ -44,17 +45,11 @@ wait_live() {
 	return 1
 }
 
-# phase K: the median of gmem-bench's phase K, once it is printed.
-phase() {
-	while ! grep -q "^phase=$1 " $T/bench.out; do
-		kill -0 $bench 2>/dev/null || { cat $T/bench.err >&2; return 1; }
-		sleep 0.2
-	done
-	sed -n "s/^phase=$1 median_usec=\([0-9]*\).*/\1/p" $T/bench.out
+# median K: the median of phase K, once it is measured.
+median() {
+	line=$(phases_wait "$1") || return 1
+	echo "$line" | sed -n 's/.* median_usec=\([0-9]*\).*/\1/p'
 }
-
-# next: let gmem-bench start its next phase.
-next() { echo go >&3; }
 
 # settle MEM: after BPF programs were attached or detached, pinning is
 # slow for a while under TCG (the kernel text patched, its translations
@@ -69,20 +64,16 @@ started() {
 # anon: THP-backed (few large folios); anon4k: MADV_NOHUGEPAGE, one grab
 # per page; gmem: guest_memfd (order-0 folios)
 for mem in anon anon4k gmem; do
-	rm -f $T/ctl $T/bench.out
-	mkfifo $T/ctl
-	gmem-bench $mem $MIB $REPS 4 <$T/ctl >$T/bench.out 2>$T/bench.err &
-	bench=$!
-	exec 3>$T/ctl
-	a=$(phase 1) || { echo "FAIL: gmem-bench $mem"; exit 1; }
+	phases_start $mem $MIB $REPS 4 $T
+	a=$(median 1) || { echo "FAIL: gmem-bench $mem"; exit 1; }
 
 	rm -f $T/hooks.out $T/top.json
 	gmem-hooks >$T/hooks.out 2>$T/hooks.err &
 	hooks=$!
 	started $T/hooks.out $hooks || { cat $T/hooks.err; echo "FAIL: gmem-hooks"; exit 1; }
 	settle $mem
-	next
-	h=$(phase 2) || { echo "FAIL: gmem-bench $mem"; exit 1; }
+	phases_next
+	h=$(median 2) || { echo "FAIL: gmem-bench $mem"; exit 1; }
 	kill $hooks; wait $hooks
 	pages=$(sed -n 's/.* pages=\([0-9]*\).*/\1/p' $T/hooks.out)
 	[ "${pages:-0}" -ge $((REPS * MIB * 256)) ] ||
@@ -97,8 +88,8 @@ for mem in anon anon4k gmem; do
 	base=$(wait_live)
 	[ -n "$base" ] || { echo "FAIL: gmemtop's programs never saw a guest pin in ${LIVE_TRIES} tries"; exit 1; }
 	settle $mem
-	next
-	t=$(phase 3) || { echo "FAIL: gmem-bench $mem"; exit 1; }
+	phases_next
+	t=$(median 3) || { echo "FAIL: gmem-bench $mem"; exit 1; }
 	# the traced runs must have been traced: the instance's own counters
 	seen=$(counters)
 	kill $top; wait $top
@@ -109,10 +100,9 @@ for mem in anon anon4k gmem; do
 		{ echo "FAIL: traced $mem runs: gmemtop counted $1 pins (want >= $want), lost $2"; exit 1; }
 
 	settle $mem
-	next
-	b=$(phase 4) || { echo "FAIL: gmem-bench $mem"; exit 1; }
-	exec 3>&-
-	wait $bench
+	phases_next
+	b=$(median 4) || { echo "FAIL: gmem-bench $mem"; exit 1; }
+	phases_end
 	[ -n "$a" ] && [ -n "$h" ] && [ -n "$t" ] && [ -n "$b" ] || { echo "FAIL: no measurement for $mem"; exit 1; }
 	ratio=$(awk -v a="$a" -v b="$b" -v t="$t" 'BEGIN { printf "%.3f", t / ((a + b) / 2) }')
 	hratio=$(awk -v a="$a" -v b="$b" -v t="$h" 'BEGIN { printf "%.3f", t / ((a + b) / 2) }')

@@ -9,6 +9,7 @@ for cmd in gmemtop gmem-bench bpftool jq; do
 	command -v $cmd >/dev/null || { echo "FAIL: $cmd not in the VM"; exit 1; }
 done
 [ -e /sys/kernel/debug/gup_test ] || { echo "skip: no gup_test (needs CONFIG_GUP_TEST: the testkernel)"; exit 4; }
+. "$(dirname "$0")/lib/phases.sh"
 MIB=${PROF_MIB:-256}
 REPS=${PROF_REPS:-3}
 T=/tmp/prof.$$
@@ -18,31 +19,18 @@ top=$!
 while [ ! -s $T/top.json ]; do kill -0 $top 2>/dev/null || { cat $T/top.err; exit 1; }; sleep 0.2; done
 # every program's runs and time so far
 progs() { bpftool prog show -j | jq -r '.[] | select(.run_cnt != null) | "\(.id) \(.name) \(.run_cnt) \(.run_time_ns)"' | sort; }
-# phase K: gmem-bench's line for phase K, once it is printed.
-phase() {
-	while ! grep -q "^phase=$1 " $T/bench.out; do
-		kill -0 $bench 2>/dev/null || { cat $T/bench.err >&2; return 1; }
-		sleep 0.2
-	done
-	grep "^phase=$1 " $T/bench.out
-}
 for mem in anon anon4k gmem; do
 	# phase 1 warms up (the same pages: guest folios get their slots),
 	# phase 2 is measured
-	rm -f $T/ctl $T/bench.out
-	mkfifo $T/ctl
-	gmem-bench $mem $MIB $REPS 2 <$T/ctl >$T/bench.out 2>$T/bench.err &
-	bench=$!
-	exec 3>$T/ctl
-	phase 1 >/dev/null || { echo "FAIL: gmem-bench $mem"; exit 1; }
+	phases_start $mem $MIB $REPS 2 $T
+	phases_wait 1 >/dev/null || { echo "FAIL: gmem-bench $mem"; exit 1; }
 	progs >$T/before
 	echo 1 >/proc/sys/kernel/bpf_stats_enabled
-	echo go >&3
-	out=$(phase 2) || { echo "FAIL: gmem-bench $mem"; exit 1; }
+	phases_next
+	out=$(phases_wait 2) || { echo "FAIL: gmem-bench $mem"; exit 1; }
 	echo 0 >/proc/sys/kernel/bpf_stats_enabled
 	progs >$T/after
-	exec 3>&-
-	wait $bench
+	phases_end
 	echo "PROF mem=$mem $out"
 	# id name runs time, before and after
 	awk 'FILENAME == ARGV[1] { n[$1] = $3; t[$1] = $4; next } { print $1, $2, n[$1] + 0, t[$1] + 0, $2, $3, $4 }' $T/before $T/after
