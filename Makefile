@@ -159,18 +159,21 @@ install: $(PROG_BINS)
 	$(Q)install -D -m 0755 -t $(DESTDIR)$(PREFIX)/sbin $(PROG_BINS)
 	$(Q)install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man8 doc/gmemtop.8
 
+# bench and prof need gup_test: the testkernel, unless KERNEL= is given
+# on the command line.
+BENCH_KERNEL = $(if $(filter command line,$(origin KERNEL)),$(KERNEL),testkernel)
+
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)OUTPUT=$(OUTPUT) KERNEL=$(if $(filter command line,$(origin KERNEL)),$(KERNEL),testkernel) \
-		tools/bench $(PROG_BINS) $(TEST_PROG_BINS)
+	$(Q)OUTPUT=$(OUTPUT) KERNEL=$(BENCH_KERNEL) tools/bench $(PROG_BINS) $(TEST_PROG_BINS)
 
 # Each program's own cost (tests/prof): with bpftool in the VM.
 prof: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tools/vmtest/vmtest -k $(if $(filter command line,$(origin KERNEL)),$(KERNEL),testkernel) \
+	$(Q)tools/vmtest/vmtest -k $(BENCH_KERNEL) \
 		-t tests/prof -T 900 $(foreach p,$(PROG_BINS) $(TEST_PROG_BINS),-p $(p)) \
 		-p "$$(command -v jq)" -p "$$(command -v bpftool)"
-	$(Q)grep -a '^PROF ' $(OUTPUT)/vmtest/$(if $(filter command line,$(origin KERNEL)),$(KERNEL),testkernel)/console.log | tee $(OUTPUT)/prof.txt
+	$(Q)grep -a '^PROF ' $(OUTPUT)/vmtest/$(BENCH_KERNEL)/console.log | tee $(OUTPUT)/prof.txt
 
 clean:
 	$(call msg,CLEAN,$(OUTPUT))

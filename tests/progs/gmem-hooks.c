@@ -15,13 +15,6 @@
 #include "gmem/hooks.h"
 #include "hooks.skel.h"
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	stop = 1;
-}
-
 /* The per-CPU counts, added up. */
 static int read_counts(struct gmem_hooks *skel, struct gmem_hooks_counts *sum)
 {
@@ -46,8 +39,15 @@ int main(void)
 {
 	struct gmem_hooks_counts sum;
 	struct gmem_hooks *skel;
-	int err, rc = 1;
+	int err, sig, rc = 1;
+	sigset_t stop;
 
+	/* blocked before "attached": a signal sent right after it waits for
+	 * sigwait() instead of killing the process (or being lost) */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
 	skel = gmem_hooks__open_and_load();
 	if (!skel) {
 		fprintf(stderr, "gmem-hooks: failed to load bpf/hooks.bpf.c: %s\n", strerror(errno));
@@ -58,12 +58,9 @@ int main(void)
 		fprintf(stderr, "gmem-hooks: failed to attach: %s\n", strerror(-err));
 		goto cleanup;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	printf("attached\n");
 	fflush(stdout);
-	while (!stop)
-		pause();
+	sigwait(&stop, &sig);
 	if (read_counts(skel, &sum)) {
 		fprintf(stderr, "gmem-hooks: failed to read the counts: %s\n", strerror(errno));
 		goto cleanup;
