@@ -43,6 +43,7 @@
  */
 #include "gmem-vm.h"
 #include "pinner-devices.h"
+#include "pinner-io.h"
 
 #include <liburing.h>
 #include <sys/uio.h>
@@ -52,15 +53,6 @@
 
 static struct io_uring rings[MAX_RINGS];
 static int nr_rings;
-
-static int gup_test_fd = -1;
-
-/* async O_DIRECT through one io_uring, files kept open until reaped */
-static struct io_uring dio_ring;
-static bool dio_ring_ready;
-static int dio_inflight;
-static int dio_fds[64];
-static int nr_dio_fds;
 
 static int splice_pipes[64][2];
 static int nr_splice_pipes;
@@ -238,131 +230,6 @@ static void cmd_unpin_uring(void)
 	printf("ok unpinned %d\n", n);
 }
 
-static void cmd_pin_gup_test(char *base, size_t pages, unsigned long off, unsigned long n,
-			     bool fast)
-{
-	struct pin_longterm_test t = {
-		.addr = (__u64)(unsigned long)(base + off * PAGE),
-		.size = n * PAGE,
-		.flags = PIN_LONGTERM_TEST_FLAG_USE_WRITE | (fast ? PIN_LONGTERM_TEST_FLAG_USE_FAST : 0),
-	};
-
-	if (!n || off + n > pages) {
-		printf("error range %lu+%lu outside %zu pages\n", off, n, pages);
-		return;
-	}
-	if (gup_test_fd < 0)
-		gup_test_fd = open(GUP_TEST_PATH, O_RDWR | O_CLOEXEC);
-	if (gup_test_fd < 0) {
-		printf("error %s: %s (needs CONFIG_GUP_TEST and debugfs)\n", GUP_TEST_PATH,
-		       strerror(errno));
-		return;
-	}
-	if (ioctl(gup_test_fd, PIN_LONGTERM_TEST_START, &t)) {
-		printf("error PIN_LONGTERM_TEST_START: %s\n", strerror(errno));
-		return;
-	}
-	printf("ok pinned %lu\n", n);
-}
-
-static void cmd_unpin_gup_test(void)
-{
-	if (gup_test_fd < 0) {
-		printf("ok unpinned 0\n");
-		return;
-	}
-	if (ioctl(gup_test_fd, PIN_LONGTERM_TEST_STOP)) {
-		printf("error PIN_LONGTERM_TEST_STOP: %s\n", strerror(errno));
-		return;
-	}
-	printf("ok unpinned\n");
-}
-
-static void cmd_odirect(char *base, size_t pages, const char *path, bool write,
-			unsigned long fpage, unsigned long off, unsigned long n, bool async)
-{
-	char *buf = base + off * PAGE;
-	size_t len = n * PAGE;
-	int fd, err;
-
-	if (!n || off + n > pages) {
-		printf("error range %lu+%lu outside %zu pages\n", off, n, pages);
-		return;
-	}
-	fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_DIRECT | O_CLOEXEC);
-	if (fd < 0) {
-		printf("error open %s O_DIRECT: %s\n", path, strerror(errno));
-		return;
-	}
-	if (!async) {
-		ssize_t r = write ? pwrite(fd, buf, len, fpage * PAGE) : pread(fd, buf, len, fpage * PAGE);
-
-		close(fd);
-		if (r != (ssize_t)len)
-			printf("error O_DIRECT %s: %zd of %zu: %s\n", write ? "write" : "read", r, len,
-			       r < 0 ? strerror(errno) : "short");
-		else
-			printf("ok transferred %lu\n", n);
-		return;
-	}
-	if (!dio_ring_ready) {
-		err = io_uring_queue_init(64, &dio_ring, 0);
-		if (err) {
-			close(fd);
-			printf("error io_uring_queue_init: %s\n", strerror(-err));
-			return;
-		}
-		dio_ring_ready = true;
-	}
-	if (nr_dio_fds == 64) {
-		close(fd);
-		printf("error too many async O_DIRECT requests in flight\n");
-		return;
-	}
-	{
-		struct io_uring_sqe *sqe = io_uring_get_sqe(&dio_ring);
-
-		if (write)
-			io_uring_prep_write(sqe, fd, buf, len, fpage * PAGE);
-		else
-			io_uring_prep_read(sqe, fd, buf, len, fpage * PAGE);
-	}
-	err = io_uring_submit(&dio_ring);
-	if (err != 1) {
-		close(fd);
-		printf("error io_uring_submit: %s\n", strerror(err < 0 ? -err : EIO));
-		return;
-	}
-	dio_fds[nr_dio_fds++] = fd;
-	dio_inflight++;
-	printf("ok submitted %lu\n", n);
-}
-
-static void cmd_odirect_wait(void)
-{
-	int done = 0, bad = 0;
-
-	while (dio_inflight > 0) {
-		struct io_uring_cqe *cqe;
-		int err = io_uring_wait_cqe(&dio_ring, &cqe);
-
-		if (err) {
-			printf("error io_uring_wait_cqe: %s\n", strerror(-err));
-			return;
-		}
-		bad += cqe->res < 0;
-		io_uring_cqe_seen(&dio_ring, cqe);
-		dio_inflight--;
-		done++;
-	}
-	while (nr_dio_fds > 0)
-		close(dio_fds[--nr_dio_fds]);
-	if (bad)
-		printf("error %d of %d O_DIRECT requests failed\n", bad, done);
-	else
-		printf("ok completed %d\n", done);
-}
-
 int main(int argc, char **argv)
 {
 	size_t size = 8UL << 20, pages;
@@ -436,13 +303,7 @@ int main(int argc, char **argv)
 		close(iommufd_fd);
 	cmd_unpin_vdpa();
 	vdpa_close();
-	if (dio_ring_ready) {
-		if (dio_inflight)
-			cmd_odirect_wait();
-		io_uring_queue_exit(&dio_ring);
-	}
-	if (gup_test_fd >= 0)
-		close(gup_test_fd); /* its release does PIN_LONGTERM_TEST_STOP */
+	pinner_io_close();
 	munmap(base, size);
 	close(fd);
 	close(vm);
