@@ -32,13 +32,13 @@ INCLUDES = -Iinclude -Isrc -I$(OUTPUT)
 USER_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) $(LIBBPF_CFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function
 
-BPF_NAMES := pins scan probe refs lifecycle hooks
+BPF_NAMES := pins scan probe refs lifecycle convert hooks
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_NAMES))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_NAMES))
 LIB_SRCS := $(wildcard src/lib/*.c)
 LIB_OBJS := $(patsubst src/lib/%.c,$(OUTPUT)/lib/%.o,$(LIB_SRCS))
 LIBGMEM := $(OUTPUT)/libgmem.a
-PROGS := gmemtop
+PROGS := gmemtop gmem-check
 PROG_BINS := $(patsubst %,$(OUTPUT)/%,$(PROGS))
 
 # Test programs run inside the VM: static, so the initramfs needs no libc;

@@ -49,6 +49,17 @@ struct {
 		__uint(value_size, GMEM_MAX_STACK_DEPTH * sizeof(__u64));    \
 	} name SEC(".maps")
 
+/* The VM model's memslots (include/gmem/abi.h struct gmem_memslot, keyed by
+ * struct kvm_memory_slot *): bpf/lifecycle.bpf.c keeps it, bpf/convert.bpf.c
+ * reads it, and the loader makes them one map. */
+#define GMEM_MEMSLOTS_MAP(name)                                              \
+	struct {                                                             \
+		__uint(type, BPF_MAP_TYPE_HASH);                             \
+		__uint(max_entries, GMEM_DEFAULT_MAX_MEMSLOTS);              \
+		__type(key, __u64);                                          \
+		__type(value, struct gmem_memslot);                          \
+	} name SEC(".maps")
+
 static __always_inline void stat_add(enum gmem_stat which, __u64 n)
 {
 	__u32 zero = 0;
@@ -58,6 +69,22 @@ static __always_inline void stat_add(enum gmem_stat which, __u64 n)
 	 * migration is disabled), so two tasks can interleave on one CPU */
 	if (s && which < GMEM_STAT_NR)
 		__sync_fetch_and_add(&s->v[which], n);
+}
+
+/* A record of 'size' bytes in ring buffer 'rb' with its header filled in,
+ * or NULL, counted in 'lost' (the buffer is full). */
+static __always_inline void *ringbuf_record(void *rb, __u32 size, __u16 type, enum gmem_stat lost)
+{
+	struct gmem_event_hdr *h = bpf_ringbuf_reserve(rb, size, 0);
+
+	if (!h) {
+		stat_add(lost, 1);
+		return NULL;
+	}
+	h->version = GMEM_ABI_VERSION;
+	h->type = type;
+	h->size = size;
+	return h;
 }
 
 /*

@@ -31,12 +31,7 @@ struct {
 	__type(value, struct gmem_gmem_file);
 } gmem_files SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, GMEM_DEFAULT_MAX_MEMSLOTS);
-	__type(key, __u64);
-	__type(value, struct gmem_memslot);
-} memslots SEC(".maps");
+GMEM_MEMSLOTS_MAP(memslots);
 
 static __always_inline void put(void *map, __u64 key, void *value)
 {

@@ -94,6 +94,19 @@ static __always_inline struct gmem_folio_pins *folio_find(__u64 folio)
 	return slot_at(folio_find_further(folio));
 }
 
+/*
+ * gmem-check: the end of every folio's pins, as a GMEM_EV_PIN_RELEASED
+ * record in check_events (the loader makes it bpf/convert.bpf.c's ring
+ * buffer), so that a conversion can be judged against pins released
+ * after it.  Off (and pruned by the verifier) for gmemtop.
+ */
+const volatile bool log_releases = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} check_events SEC(".maps");
+
 /* Kernel stacks of first pins: who pinned, through which API. */
 GMEM_STACK_MAP(pin_stacks);
 
@@ -639,7 +652,8 @@ static __always_inline bool nested_in_counted_unpin(void *ctx, int self)
  * nothing was: the count kept changing under us, or the entry was taken
  * over by another folio.
  */
-static __always_inline long pins_take(__u64 key, struct gmem_folio_pins *v, __u32 refs)
+static __always_inline long pins_take(__u64 key, struct gmem_folio_pins *v, __u32 refs,
+				      __u32 *left)
 {
 	__u64 *word = pins_word(v);
 
@@ -651,6 +665,7 @@ static __always_inline long pins_take(__u64 key, struct gmem_folio_pins *v, __u3
 			return -1;
 		if (__sync_val_compare_and_swap(word, old, old + PINS_GEN - take) != old)
 			continue;
+		*left = pins - take;
 		if (still_owned(key, v))
 			return take;
 		/* reused for another folio under us: give it back */
@@ -665,9 +680,45 @@ static __always_inline long pins_take(__u64 key, struct gmem_folio_pins *v, __u3
  * zero: references beyond what we saw taken were taken before we attached
  * and are counted as such.
  */
+/*
+ * log_releases: a record of 'v' as it is before an unpin, while its pins
+ * keep its holder from being rewritten (fill_new() runs only on a slot
+ * with none); release_end() sends it if that unpin released the last.
+ */
+static __always_inline struct gmem_pin_released *release_begin(__u64 addr,
+							       struct gmem_folio_pins *v)
+{
+	struct gmem_pin_released *r;
+
+	if (!log_releases)
+		return NULL;
+	r = ringbuf_record(&check_events, sizeof(*r), GMEM_EV_PIN_RELEASED, GMEM_STAT_CHECK_DROPPED);
+	if (!r)
+		return NULL;
+	r->folio = addr;
+	r->order = kload_folio_order(addr);
+	r->_pad = 0;
+	__builtin_memcpy(&r->v, v, sizeof(r->v));
+	return r;
+}
+
+static __always_inline void release_end(struct gmem_pin_released *r, bool last)
+{
+	if (!r)
+		return;
+	if (!last || r->v.folio != r->folio) {
+		bpf_ringbuf_discard(r, 0);
+		return;
+	}
+	r->time_ns = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(r, 0);
+}
+
 __noinline int folio_unpin(__u64 addr, __u32 refs)
 {
 	struct gmem_folio_pins *v = folio_find(addr);
+	struct gmem_pin_released *r;
+	__u32 left = 1;
 	long taken;
 
 	if (!v) {
@@ -675,7 +726,9 @@ __noinline int folio_unpin(__u64 addr, __u32 refs)
 			stat_add(GMEM_STAT_UNPIN_UNKNOWN, refs);
 		return 0;
 	}
-	taken = pins_take(addr, v, refs);
+	r = release_begin(addr, v);
+	taken = pins_take(addr, v, refs, &left);
+	release_end(r, taken > 0 && left == 0);
 	if (taken < 0) {
 		stat_add(GMEM_STAT_UNPIN_UNKNOWN, refs);
 		return 0;
@@ -842,7 +895,9 @@ static __always_inline bool folio_unpin_home(struct array_walk *w, __u64 key, __
 	if (!v || v->folio != key)
 		return false;
 	old = *pins_word(v);
+	/* the last pins: folio_unpin() records their end for gmem-check */
 	if ((__u32)old < refs || (__u32)old == GMEM_PINS_DEAD ||
+	    (log_releases && (__u32)old == refs) ||
 	    __sync_val_compare_and_swap(pins_word(v), old, old + PINS_GEN - refs) != old)
 		return false;
 	if (!still_owned(key, v)) {

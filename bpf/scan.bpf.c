@@ -33,20 +33,10 @@ struct {
 	__type(value, __u8);
 } seen_mappings SEC(".maps");
 
-/* A ring-buffer record of 'size' bytes with its header filled in, or NULL
- * (counted as dropped: the buffer is full). */
+/* A scan record, or NULL (counted as dropped: the buffer is full). */
 static __always_inline void *reserve_record(__u32 size, __u16 type)
 {
-	struct gmem_event_hdr *h = bpf_ringbuf_reserve(&scan_events, size, 0);
-
-	if (!h) {
-		stat_add(GMEM_STAT_SCAN_DROPPED, 1);
-		return NULL;
-	}
-	h->version = GMEM_ABI_VERSION;
-	h->type = type;
-	h->size = size;
-	return h;
+	return ringbuf_record(&scan_events, size, type, GMEM_STAT_SCAN_DROPPED);
 }
 
 /* include/linux/xarray.h encodings. */

@@ -59,6 +59,11 @@ enum gmem_event_type {
 	GMEM_EV_SCAN_VM = 4,    /* a VM (kvm-vm file) held by a task */
 	GMEM_EV_SCAN_MEMSLOT = 5, /* one memslot of such a VM */
 	GMEM_EV_SCAN_GMEM_OWNER = 6, /* the VM a guest_memfd file belongs to */
+	/* gmem-check's records (check_events, bpf/convert.bpf.c and
+	 * bpf/pins.bpf.c), each with its CLOCK_MONOTONIC time */
+	GMEM_EV_CONVERSION = 7,  /* a memslot's gfn range changed attributes */
+	GMEM_EV_PUNCH = 8,       /* a hole punched in a guest_memfd file */
+	GMEM_EV_PIN_RELEASED = 9, /* a tracked folio's last pin released */
 };
 
 /* folio_pins flags */
@@ -189,6 +194,8 @@ enum gmem_stat {
 	/* unpin program runs the kernel skipped (filled in by userspace):
 	 * their pins are recovered, so not lost */
 	GMEM_STAT_UNPIN_RUNS_MISSED,
+	/* gmem-check records lost: check_events was full */
+	GMEM_STAT_CHECK_DROPPED,
 	GMEM_STAT_NR,
 };
 
@@ -396,5 +403,62 @@ struct gmem_scan_gmem_owner {
 	__u32 _pad;
 };
 _Static_assert(sizeof(struct gmem_scan_gmem_owner) == 32, "gmem_scan_gmem_owner");
+
+/*
+ * gmem-check (bpf/convert.bpf.c, bpf/pins.bpf.c): what happened to guest
+ * memory, and when each folio's pins ended, in one ring buffer.  A folio
+ * is pinned from its entry's first_pin_ns (the pin that took it from 0)
+ * to the time of its GMEM_EV_PIN_RELEASED, or to the end if none came.
+ */
+#define GMEM_DEFAULT_CHECK_RINGBUF (4u << 20)
+#define GMEM_KVM_MEMORY_ATTRIBUTE_PRIVATE (1ull << 3)
+
+/* GMEM_EV_CONVERSION: KVM changed the attributes of gfns [start_gfn,
+ * end_gfn) of one memslot (kvm_arch_post_set_memory_attributes(): the
+ * change took effect, per memslot).  'm' is the memslot as the lifecycle
+ * programs recorded it; m.kvm 0: not recorded (it predates tracking). */
+struct gmem_conversion {
+	struct gmem_event_hdr hdr;
+	__u64 time_ns;
+	__u64 kvm;
+	__u64 slot;         /* struct kvm_memory_slot * */
+	__u64 start_gfn;
+	__u64 end_gfn;
+	__u64 attributes;   /* the new ones: GMEM_KVM_MEMORY_ATTRIBUTE_PRIVATE or 0 */
+	__u32 tgid;         /* the process that asked (KVM_SET_MEMORY_ATTRIBUTES) */
+	__u32 pid;
+	char comm[GMEM_COMM_LEN];
+	struct gmem_memslot m;
+};
+_Static_assert(sizeof(struct gmem_conversion) == 192, "gmem_conversion");
+
+/* GMEM_EV_PUNCH: fallocate(PUNCH_HOLE) on a guest_memfd file, pages
+ * [start, end) (kvm_gmem_fallocate(), before the pages go). */
+struct gmem_punch {
+	struct gmem_event_hdr hdr;
+	__u64 time_ns;
+	__u64 mapping;      /* the file's struct address_space * */
+	__u64 ino;
+	__u64 start;        /* page index */
+	__u64 end;
+	__u32 dev;
+	__u32 tgid;
+	__u32 pid;
+	__u32 _pad;
+	char comm[GMEM_COMM_LEN];
+};
+_Static_assert(sizeof(struct gmem_punch) == 80, "gmem_punch");
+
+/* GMEM_EV_PIN_RELEASED: the last tracked pin of 'folio' released; 'v' is
+ * its entry as it was before (the holder of the pins that ended). */
+struct gmem_pin_released {
+	struct gmem_event_hdr hdr;
+	__u64 time_ns;
+	__u64 folio;
+	__u32 order;
+	__u32 _pad;
+	struct gmem_folio_pins v;
+};
+_Static_assert(sizeof(struct gmem_pin_released) == 160, "gmem_pin_released");
 
 #endif /* GMEM_ABI_H */

@@ -495,7 +495,7 @@ __u64 gmem_stats_lost(const struct gmem_stats *st)
 	return st->v[GMEM_STAT_MAP_FULL] + st->v[GMEM_STAT_RACE_LOST] +
 	       st->v[GMEM_STAT_SCAN_DROPPED] + st->v[GMEM_STAT_SCAN_TRUNCATED] +
 	       st->v[GMEM_STAT_UNPIN_TRUNCATED] + st->v[GMEM_STAT_RECURSION_MISSED] +
-	       st->v[GMEM_STAT_MODEL_MAP_FULL];
+	       st->v[GMEM_STAT_MODEL_MAP_FULL] + st->v[GMEM_STAT_CHECK_DROPPED];
 }
 
 const char *gmem_stat_name(enum gmem_stat which)
@@ -518,6 +518,7 @@ const char *gmem_stat_name(enum gmem_stat which)
 		[GMEM_STAT_USTACK_LOST] = "ustacks_lost",
 		[GMEM_STAT_UNPIN_RECOVERED] = "unpins_recovered",
 		[GMEM_STAT_UNPIN_RUNS_MISSED] = "unpin_runs_missed",
+		[GMEM_STAT_CHECK_DROPPED] = "lost_check_records",
 	};
 
 	return which < GMEM_STAT_NR ? names[which] : "?";

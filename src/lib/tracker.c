@@ -351,6 +351,15 @@ static int start_programs(struct gmem_tracker **out, const struct gmem_kernel *k
 	err = gmem_vmtracker_share_maps(opts->vmtracker, t->skel->obj);
 	if (err)
 		goto fail;
+	if (opts->check_events_fd > 0) {
+		t->skel->rodata->log_releases = true;
+		err = bpf_map__reuse_fd(t->skel->maps.check_events, opts->check_events_fd);
+		if (err) {
+			gmem_err("failed to share check_events with the pins BPF object: %s",
+				 strerror(-err));
+			goto fail;
+		}
+	}
 
 	err = gmem_bpf_load_attach(t->skel->skeleton, only ? only : "pins BPF object", stage);
 	if (err)
@@ -545,7 +554,7 @@ int gmem_tracker_probe(const struct gmem_kernel *k, gmem_tracker_trial_fn fn, vo
 }
 
 /* Symbolise stack 'id' from pin_stacks into the snapshot (once per id). */
-static int read_stack(struct gmem_tracker *t, struct gmem_snapshot *s, __s32 id)
+int gmem_tracker_read_stack(struct gmem_tracker *t, struct gmem_snapshot *s, __s32 id)
 {
 	__u64 ips[GMEM_MAX_STACK_DEPTH] = {}, offs[GMEM_MAX_STACK_DEPTH];
 	const char *names[GMEM_MAX_STACK_DEPTH];
@@ -742,7 +751,7 @@ static int read_ref_holders(struct gmem_tracker *t, struct gmem_snapshot *s)
 	int err = gmem_refs_read(t->refs, s);
 
 	for (size_t i = first; !err && i < s->nr_ref_holders; i++)
-		err = read_stack(t, s, s->ref_holders[i].h.stack_id);
+		err = gmem_tracker_read_stack(t, s, s->ref_holders[i].h.stack_id);
 	return err;
 }
 
@@ -807,7 +816,7 @@ int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 			 * pins), with its last holder's stack */
 			if (!v.gets && v.last_pin_ns && now <= v.last_pin_ns + RELEASED_SHOWN_NS &&
 			    !(err = gmem_snapshot_add_released(s, key, &v)))
-				err = read_stack(t, s, v.stack_id);
+				err = gmem_tracker_read_stack(t, s, v.stack_id);
 			if (err)
 				return err;
 			if (!v.gets)
@@ -815,7 +824,7 @@ int gmem_tracker_read(struct gmem_tracker *t, struct gmem_snapshot *s)
 		}
 		err = gmem_snapshot_add_tracked(s, key, &v);
 		if (!err)
-			err = read_stack(t, s, v.stack_id);
+			err = gmem_tracker_read_stack(t, s, v.stack_id);
 		if (err)
 			return err;
 	}

@@ -20,6 +20,9 @@ struct gmem_tracker_opts {
 	bool ustack;
 	/* shares its shared-backing maps (NULL: none, memslots' backing is not tracked) */
 	const struct gmem_vmtracker *vmtracker;
+	/* > 0: record the end of every folio's pins in this ring buffer
+	 * (gmem-check's check_events: bpf/convert.bpf.c) */
+	int check_events_fd;
 	/* fentry/fexit, kprobes, or the first that works (0: auto) */
 	enum gmem_attach_mode attach;
 };
@@ -56,6 +59,9 @@ int gmem_tracker_probe_mode(const struct gmem_kernel *k, gmem_tracker_trial_fn f
 /* The family of programs tracking pins: fentry or kprobe. */
 enum gmem_attach_mode gmem_tracker_family(const struct gmem_tracker *t);
 void gmem_tracker_stop(struct gmem_tracker *t);
+/* Symbolise kernel stack 'id' of the pin_stacks map into 's' (once per
+ * id; a stack gone from the map is left out). */
+int gmem_tracker_read_stack(struct gmem_tracker *t, struct gmem_snapshot *s, __s32 id);
 /* Kernel memory of the folio map (its memlock accounting) and capacity. */
 int gmem_tracker_map_size(struct gmem_tracker *t, __u64 *bytes, __u32 *max_entries);
 

@@ -151,6 +151,11 @@ int gmem_vmtracker_start(struct gmem_vmtracker **out, const struct gmem_kernel *
 				     &family);
 }
 
+int gmem_vmtracker_memslots_fd(const struct gmem_vmtracker *vt)
+{
+	return bpf_map__fd(vt->skel->maps.memslots);
+}
+
 enum gmem_attach_mode gmem_vmtracker_family(const struct gmem_vmtracker *vt)
 {
 	return vt->family;

@@ -34,6 +34,8 @@ void gmem_vmtracker_gc(struct gmem_vmtracker *vt, const struct gmem_snapshot *s)
  * maps; vt NULL: nothing to do. */
 int gmem_vmtracker_share_maps(const struct gmem_vmtracker *vt, struct bpf_object *obj);
 void gmem_vmtracker_stop(struct gmem_vmtracker *vt);
+/* The memslots map's fd (bpf/lifecycle.bpf.c), for objects that read it. */
+int gmem_vmtracker_memslots_fd(const struct gmem_vmtracker *vt);
 /* The family of programs following VMs: fentry or kprobe. */
 enum gmem_attach_mode gmem_vmtracker_family(const struct gmem_vmtracker *vt);
 

@@ -4,6 +4,7 @@
 # BTF file that does not exist 1 (vmlinux.h.gen).
 set -uo pipefail
 top=${OUTPUT:-build}/gmemtop
+chk=${OUTPUT:-build}/gmem-check
 fails=0
 
 expect() { # RC PATTERN CMD...
@@ -36,6 +37,15 @@ expect 64 "bad cgroup '/etc/passwd': not a directory$" "$top" -c /etc/passwd
 expect 64 "needs tracking" "$top" -c 1 --scan-only
 expect 64 "leave nothing" "$top" --scan-only --no-scan
 expect 64 "unexpected argument" "$top" 1 2 3
+expect 64 "no command to run" "$chk"
+expect 64 "either --pid or a command" "$chk" --pid 1 -- true
+expect 64 "--duration goes with --pid" "$chk" --duration 5 -- true
+expect 64 "--pid needs a process id, not 'x'" "$chk" --pid x
+expect 64 "--grace needs milliseconds (0 to 3600000), not '-1'" "$chk" --grace -1 -- true
+expect 64 "--buffer needs a power of two" "$chk" --buffer 5000 -- true
+expect 64 "--max-folios needs 16 to 67108864, not '8'" "$chk" --max-folios 8 -- true
+expect 64 "--duration needs seconds > 0, not '0'" "$chk" --pid 1 --duration 0
+expect 64 "unrecognized option" "$chk" --frobnicate -- true
 expect 2 "not found" tools/vmtest/vmtest -k /nonexistent/bzImage
 expect 64 "" tools/vmtest/vmtest -k
 expect 1 "cannot read BTF" ./vmlinux.h.gen -o /tmp/vmlinux.h.$$ /nonexistent/btf

@@ -5,7 +5,9 @@
  * the default type), a guest_memfd (host-mappable where the kernel allows,
  * plain where it has guest_memfd without mmap, none where it has none), and
  * a memfd as the shared backing, mapped and faulted in (or, with "anon",
- * anonymous private memory, as QEMU's default RAM, not yet faulted in).
+ * anonymous private memory, as QEMU's default RAM, not yet faulted in);
+ * with "default" after it, a default VM whatever the kernel offers (its
+ * guest_memfd is host-mappable where the kernel allows).
  * Then, on command:
  *
  *   slot SLOT GFN NPAGES [OFF]
@@ -16,6 +18,16 @@
  *   delete-slot SLOT       the same with size 0: the memslot goes
  *   pin-uring OFF NPAGES   register memfd pages [OFF, OFF+NPAGES) as an
  *                          io_uring fixed buffer (FOLL_PIN|FOLL_LONGTERM)
+ *   pin-gmem-uring OFF NPAGES  the same on the guest_memfd's host mapping
+ *                          (MMAP|INIT_SHARED; "skip: ..." without one)
+ *   convert GFN NPAGES private|shared
+ *                          KVM_SET_MEMORY_ATTRIBUTES on the VM ("skip: ..."
+ *                          when its type has no private memory)
+ *   convert-loop GFN NPAGES N  N conversions, to private and back in turn
+ *   punch OFF NPAGES       fallocate(PUNCH_HOLE) on the guest_memfd
+ *   pin-gup-test OFF NPAGES [fast], unpin-gup-test,
+ *   odirect PATH read|write FILE_PAGE OFF NPAGES [async], odirect-wait
+ *                          as gmem-pinner's, on the shared backing
  *   unpin-uring            unregister it, close the ring
  *   fault OFF NPAGES       write to pages [OFF, OFF+NPAGES) of the backing
  *   vmsave PAGE COUNT      run vCPU 0 (created at the first call) in the
@@ -39,6 +51,7 @@
  */
 #include "gmem-vm.h"
 #include "gmem-vcpu.h"
+#include "pinner-io.h"
 
 #include <liburing.h>
 #include <sys/uio.h>
@@ -48,9 +61,14 @@ struct vmm {
 	unsigned long type;
 	char *shared;     /* the memfd, mapped, or anonymous memory */
 	bool anon;
+	/* a default VM even where a protected one is offered: only VMs without
+	 * private memory may map their guest_memfd (as of 7.3) */
+	bool default_vm;
 	size_t pages;
 	struct io_uring ring;
 	bool pinned;
+	bool gmem_mappable; /* GUEST_MEMFD_FLAG_MMAP */
+	char *gmem_map;     /* its host mapping, once made */
 	/* the last memslot made, where 'vmsave' puts its guest */
 	bool has_slot;
 	unsigned long slot_gfn, slot_pages, slot_off;
@@ -77,12 +95,10 @@ static void map_memfd(struct vmm *v)
 
 static void vmm_open(struct vmm *v, size_t pages)
 {
-	bool mappable;
-
 	v->pages = pages;
-	v->type = ~0UL;
+	v->type = v->default_vm ? KVM_X86_DEFAULT_VM : ~0UL;
 	v->vm = gmem_create_vm(&v->type);
-	v->gmem = gmem_create_any(v->vm, pages * PAGE, &mappable);
+	v->gmem = gmem_create_any(v->vm, pages * PAGE, &v->gmem_mappable);
 	if (v->anon)
 		map_anon(v);
 	else
@@ -138,9 +154,10 @@ static void cmd_delete_slot(struct vmm *v, unsigned long slot)
 /* Not inlined: liburing's register call keeps no frame pointer, so a user
  * stack walk skips this frame and shows its caller, main (gmemtop --ustack,
  * tests/vm/31-pin-address-ustack.sh). */
-__attribute__((noinline)) static void cmd_pin_uring(struct vmm *v, unsigned long off, unsigned long n)
+__attribute__((noinline)) static void pin_uring(struct vmm *v, char *base, unsigned long off,
+						unsigned long n)
 {
-	struct iovec iov = { .iov_base = v->shared + off * PAGE, .iov_len = n * PAGE };
+	struct iovec iov = { .iov_base = base + off * PAGE, .iov_len = n * PAGE };
 	int err;
 
 	if (v->pinned || !n || off + n > v->pages || off + n < off) {
@@ -159,6 +176,106 @@ __attribute__((noinline)) static void cmd_pin_uring(struct vmm *v, unsigned long
 	}
 	v->pinned = true;
 	printf("ok pinned %lu\n", n);
+}
+
+static void cmd_pin_uring(struct vmm *v, unsigned long off, unsigned long n)
+{
+	pin_uring(v, v->shared, off, n);
+}
+
+/* The guest_memfd, mapped by the host (MMAP|INIT_SHARED), at first use. */
+static char *gmem_mapping(struct vmm *v)
+{
+	void *p;
+
+	if (v->gmem_map)
+		return v->gmem_map;
+	if (v->gmem < 0 || !v->gmem_mappable) {
+		printf("skip: no host-mappable guest_memfd (GUEST_MEMFD_FLAG_MMAP, Linux 6.18+)\n");
+		return NULL;
+	}
+	p = mmap(NULL, v->pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, v->gmem, 0);
+	if (p == MAP_FAILED) {
+		printf("error mmap guest_memfd: %s\n", strerror(errno));
+		return NULL;
+	}
+	v->gmem_map = p;
+	return p;
+}
+
+static void cmd_pin_gmem_uring(struct vmm *v, unsigned long off, unsigned long n)
+{
+	char *base = gmem_mapping(v);
+
+	if (base)
+		pin_uring(v, base, off, n);
+}
+
+/* fallocate(PUNCH_HOLE) on the guest_memfd: its pages there go. */
+static void cmd_punch(struct vmm *v, unsigned long off, unsigned long n)
+{
+	if (v->gmem < 0) {
+		printf("skip: no guest_memfd\n");
+		return;
+	}
+	if (fallocate(v->gmem, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off * PAGE, n * PAGE)) {
+		printf("error fallocate(PUNCH_HOLE): %s\n", strerror(errno));
+		return;
+	}
+	printf("ok punched %lu\n", n);
+}
+
+static int set_attributes(struct vmm *v, unsigned long gfn, unsigned long n, bool private)
+{
+	struct kvm_memory_attributes a = {
+		.address = gfn * PAGE,
+		.size = n * PAGE,
+		.attributes = private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0,
+	};
+
+	return ioctl(v->vm, KVM_SET_MEMORY_ATTRIBUTES, &a);
+}
+
+/* KVM_SET_MEMORY_ATTRIBUTES: only VM types with private memory take it. */
+static bool can_convert(struct vmm *v)
+{
+	if (ioctl(v->vm, KVM_CHECK_EXTENSION, KVM_CAP_MEMORY_ATTRIBUTES) > 0)
+		return true;
+	printf("skip: this VM (type %lu) has no private memory: KVM_X86_SW_PROTECTED_VM needs "
+	       "CONFIG_KVM_SW_PROTECTED_VM\n", v->type);
+	return false;
+}
+
+static void cmd_convert(struct vmm *v, unsigned long gfn, unsigned long n, const char *to)
+{
+	bool private = !strcmp(to, "private");
+
+	if (!private && strcmp(to, "shared")) {
+		printf("error convert to '%s': private or shared\n", to);
+		return;
+	}
+	if (!can_convert(v))
+		return;
+	if (set_attributes(v, gfn, n, private)) {
+		printf("error KVM_SET_MEMORY_ATTRIBUTES: %s\n", strerror(errno));
+		return;
+	}
+	printf("ok converted %lu to %s\n", n, to);
+}
+
+/* 'count' conversions of the range, to private and back in turn. */
+static void cmd_convert_loop(struct vmm *v, unsigned long gfn, unsigned long n,
+			     unsigned long count)
+{
+	if (!can_convert(v))
+		return;
+	for (unsigned long i = 0; i < count; i++)
+		if (set_attributes(v, gfn, n, !(i & 1))) {
+			printf("error KVM_SET_MEMORY_ATTRIBUTES (conversion %lu): %s\n", i,
+			       strerror(errno));
+			return;
+		}
+	printf("ok converted %lu times\n", count);
 }
 
 static void cmd_unpin_uring(struct vmm *v)
@@ -244,16 +361,19 @@ int main(int argc, char **argv)
 	size_t pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 256;
 	unsigned long a, b, c, d;
 	struct vmm v = { .vm = -1, .gmem = -1, .vcpu.fd = -1 };
-	char line[256];
+	char line[256], word[16] = "", path[200], dir[8];
 
 	gmem_progname = "gmem-vmm";
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	v.anon = argc > 2 && !strcmp(argv[2], "anon");
-	if (!pages || (argc > 2 && !v.anon && strcmp(argv[2], "memfd")))
-		die(1, "usage: gmem-vmm [PAGES [memfd|anon]]");
+	v.default_vm = argc > 3 && !strcmp(argv[3], "default");
+	if (!pages || (argc > 2 && !v.anon && strcmp(argv[2], "memfd")) ||
+	    (argc > 3 && !v.default_vm) || argc > 4)
+		die(1, "usage: gmem-vmm [PAGES [memfd|anon [default]]]");
 	vmm_open(&v, pages);
 	print_ready(&v);
 	while (fgets(line, sizeof(line), stdin)) {
+		word[0] = '\0';
 		if (sscanf(line, "slot %lu %lu %lu %lu", &a, &b, &c, &d) == 4)
 			cmd_slot(&v, a, b, c, d);
 		else if (sscanf(line, "slot %lu %lu %lu", &a, &b, &c) == 3)
@@ -262,6 +382,24 @@ int main(int argc, char **argv)
 			cmd_delete_slot(&v, a);
 		else if (sscanf(line, "pin-uring %lu %lu", &a, &b) == 2)
 			cmd_pin_uring(&v, a, b);
+		else if (sscanf(line, "pin-gmem-uring %lu %lu", &a, &b) == 2)
+			cmd_pin_gmem_uring(&v, a, b);
+		else if (sscanf(line, "punch %lu %lu", &a, &b) == 2)
+			cmd_punch(&v, a, b);
+		else if (sscanf(line, "convert-loop %lu %lu %lu", &a, &b, &c) == 3)
+			cmd_convert_loop(&v, a, b, c);
+		else if (sscanf(line, "convert %lu %lu %15s", &a, &b, word) == 3)
+			cmd_convert(&v, a, b, word);
+		else if (sscanf(line, "pin-gup-test %lu %lu %15s", &a, &b, word) >= 2)
+			cmd_pin_gup_test(v.shared, v.pages, a, b, !strcmp(word, "fast"));
+		else if (!strncmp(line, "unpin-gup-test", 14))
+			cmd_unpin_gup_test();
+		else if (sscanf(line, "odirect %199s %7s %lu %lu %lu %15s", path, dir, &a, &b, &c,
+				word) >= 5 && (!strcmp(dir, "read") || !strcmp(dir, "write")))
+			cmd_odirect(v.shared, v.pages, path, !strcmp(dir, "write"), a, b, c,
+				    !strcmp(word, "async"));
+		else if (!strncmp(line, "odirect-wait", 12))
+			cmd_odirect_wait();
 		else if (sscanf(line, "fault %lu %lu", &a, &b) == 2)
 			cmd_fault(&v, a, b);
 		else if (!strncmp(line, "unpin-uring", 11))
@@ -277,5 +415,6 @@ int main(int argc, char **argv)
 		else
 			printf("error unknown command: %s", line);
 	}
+	pinner_io_close();
 	return 0;
 }
