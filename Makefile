@@ -157,7 +157,7 @@ demo: deps
 install: $(PROG_BINS)
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -D -m 0755 -t $(DESTDIR)$(PREFIX)/sbin $(PROG_BINS)
-	$(Q)install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man8 doc/gmemtop.8
+	$(Q)install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man8 doc/gmemtop.8 doc/gmem-check.8
 
 # bench and prof need gup_test: the testkernel, unless KERNEL= is given
 # on the command line.

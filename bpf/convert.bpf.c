@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * gmem-check's view of what happens to guest memory: every conversion that
- * takes effect, per memslot, and every hole punched in a guest_memfd file,
- * as records in check_events (include/gmem/abi.h), which the pin programs
+ * takes effect, per memslot; every hole punched in a guest_memfd or in a
+ * memslot's shared backing, and every guest_memfd released, as records in
+ * check_events (include/gmem/abi.h), which the pin programs
  * share for the ends of pins (bpf/pins.bpf.c, log_releases).
  *
  * KVM_SET_MEMORY_ATTRIBUTES (Linux 6.8+, "KVM: Introduce per-page memory
@@ -13,7 +14,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_tracing.h>
-#include "gmem.bpf.h"
+#include "backing.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -57,6 +58,25 @@ static __always_inline void conversion(struct kvm *kvm, struct kvm_gfn_range *ra
 	bpf_ringbuf_submit(c, 0);
 }
 
+/* Every request, before KVM looks at it (include/trace/events/kvm.h). */
+SEC("tp_btf/kvm_vm_set_mem_attributes")
+int BPF_PROG(set_mem_attributes_request, gfn_t start, gfn_t end, unsigned long attrs)
+{
+	struct gmem_conversion_request *r = check_reserve(sizeof(*r), GMEM_EV_CONVERSION_REQUEST);
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!r)
+		return 0;
+	r->time_ns = bpf_ktime_get_ns();
+	r->start_gfn = start;
+	r->end_gfn = end;
+	r->attributes = attrs;
+	r->tgid = id >> 32;
+	r->pid = (__u32)id;
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
 SEC("fentry/kvm_arch_post_set_memory_attributes")
 int BPF_PROG(post_set_memory_attributes, struct kvm *kvm, struct kvm_gfn_range *range)
 {
@@ -64,41 +84,77 @@ int BPF_PROG(post_set_memory_attributes, struct kvm *kvm, struct kvm_gfn_range *
 	return 0;
 }
 
-static __always_inline void punch(struct file *file, int mode, __s64 offset, __s64 len)
+/* Pages [start, end) of 'file' had 'what' done to them. */
+static __always_inline void file_range(struct file *file, __u64 start, __u64 end, __u16 what,
+				       __u16 flags)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct gmem_punch *p;
+	struct gmem_file_range *r;
 	struct inode *inode;
 
-	if (!(mode & FALLOC_FL_PUNCH_HOLE) || len <= 0 || offset < 0)
+	if (end <= start)
 		return;
-	p = check_reserve(sizeof(*p), GMEM_EV_PUNCH);
-	if (!p)
+	r = check_reserve(sizeof(*r), GMEM_EV_FILE_RANGE);
+	if (!r)
 		return;
 	inode = BPF_CORE_READ(file, f_inode);
-	p->time_ns = bpf_ktime_get_ns();
-	p->mapping = (__u64)BPF_CORE_READ(file, f_mapping);
-	p->ino = BPF_CORE_READ(inode, i_ino);
-	p->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	/* page-aligned: kvm_gmem_fallocate() refuses anything else */
-	p->start = (__u64)offset >> 12;
-	p->end = ((__u64)offset + (__u64)len) >> 12;
-	p->tgid = id >> 32;
-	p->pid = (__u32)id;
-	p->_pad = 0;
-	bpf_get_current_comm(p->comm, sizeof(p->comm));
-	bpf_ringbuf_submit(p, 0);
+	r->time_ns = bpf_ktime_get_ns();
+	r->mapping = (__u64)BPF_CORE_READ(file, f_mapping);
+	r->ino = BPF_CORE_READ(inode, i_ino);
+	r->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	r->start = start;
+	r->end = end;
+	r->what = what;
+	r->flags = flags;
+	r->tgid = id >> 32;
+	r->pid = (__u32)id;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	bpf_ringbuf_submit(r, 0);
+}
+
+/* A hole punched: page-aligned (kvm_gmem_fallocate() refuses anything
+ * else; shmem_fallocate() drops only the whole pages). */
+static __always_inline void punch(struct file *file, int mode, __s64 offset, __s64 len,
+				  __u16 flags)
+{
+	if (!(mode & FALLOC_FL_PUNCH_HOLE) || len <= 0 || offset < 0)
+		return;
+	file_range(file, ((__u64)offset + 4095) >> 12, ((__u64)offset + (__u64)len) >> 12,
+		   GMEM_FILE_PUNCH, flags);
 }
 
 /* kvm_gmem_fallocate() is guest_memfd's f_op->fallocate: static, but
  * called through a pointer, so never inlined.  At exit: only a punch that
- * happened (it refuses unaligned ranges), and its pages are gone from the
- * file by then. */
+ * happened, and its pages are gone from the file by then. */
 SEC("fexit/kvm_gmem_fallocate")
 int BPF_PROG(kvm_gmem_fallocate_exit, struct file *file, int mode, loff_t offset, loff_t len,
 	     long ret)
 {
 	if (ret == 0)
-		punch(file, mode, offset, len);
+		punch(file, mode, offset, len, 0);
+	return 0;
+}
+
+/* The guest_memfd's last reference: its pages leave with the inode, and a
+ * pin keeps them alive, detached from any VM. */
+SEC("fentry/kvm_gmem_release")
+int BPF_PROG(kvm_gmem_release_entry, struct inode *inode, struct file *file)
+{
+	__u64 size = BPF_CORE_READ(inode, i_size);
+
+	file_range(file, 0, (size + 4095) >> 12, GMEM_FILE_RELEASE, 0);
+	return 0;
+}
+
+/* A VMM discards a memslot's shared backing after converting it to
+ * private (QEMU's ram_block_discard_range() on a memfd): only the files
+ * registered as some memslot's backing (bpf/backing.bpf.h). */
+SEC("fexit/shmem_fallocate")
+int BPF_PROG(shmem_fallocate_exit, struct file *file, int mode, loff_t offset, loff_t len,
+	     long ret)
+{
+	if (ret == 0 && (mode & FALLOC_FL_PUNCH_HOLE) &&
+	    mapping_is_shared_backing(BPF_CORE_READ(file, f_mapping)))
+		punch(file, mode, offset, len, GMEM_FILE_F_SHARED_BACKING);
 	return 0;
 }

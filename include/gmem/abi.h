@@ -62,8 +62,9 @@ enum gmem_event_type {
 	/* gmem-check's records (check_events, bpf/convert.bpf.c and
 	 * bpf/pins.bpf.c), each with its CLOCK_MONOTONIC time */
 	GMEM_EV_CONVERSION = 7,  /* a memslot's gfn range changed attributes */
-	GMEM_EV_PUNCH = 8,       /* a hole punched in a guest_memfd file */
+	GMEM_EV_FILE_RANGE = 8,  /* a file range of guest memory punched out, released or converted */
 	GMEM_EV_PIN_RELEASED = 9, /* a tracked folio's last pin released */
+	GMEM_EV_CONVERSION_REQUEST = 10, /* KVM_SET_MEMORY_ATTRIBUTES asked for */
 };
 
 /* folio_pins flags */
@@ -432,9 +433,36 @@ struct gmem_conversion {
 };
 _Static_assert(sizeof(struct gmem_conversion) == 192, "gmem_conversion");
 
-/* GMEM_EV_PUNCH: fallocate(PUNCH_HOLE) on a guest_memfd file, pages
- * [start, end) (kvm_gmem_fallocate(), before the pages go). */
-struct gmem_punch {
+/* GMEM_EV_CONVERSION_REQUEST: the tracepoint kvm_vm_set_mem_attributes,
+ * for every request, also those that change nothing or fail (before the
+ * lock): counted, so that requests and conversions can be compared. */
+struct gmem_conversion_request {
+	struct gmem_event_hdr hdr;
+	__u64 time_ns;
+	__u64 start_gfn;
+	__u64 end_gfn;
+	__u64 attributes;
+	__u32 tgid;
+	__u32 pid;
+};
+_Static_assert(sizeof(struct gmem_conversion_request) == 48, "gmem_conversion_request");
+
+/* gmem_file_range.what */
+enum gmem_file_event {
+	GMEM_FILE_PUNCH = 1,      /* fallocate(PUNCH_HOLE): the pages leave the file */
+	GMEM_FILE_RELEASE = 2,    /* the file's last reference went: all its pages go */
+	GMEM_FILE_TO_PRIVATE = 3, /* converted to private in place (a conversion
+				   * source by file offset, such as the coming
+				   * KVM_SET_MEMORY_ATTRIBUTES2 on guest_memfd) */
+};
+/* gmem_file_range.flags */
+#define GMEM_FILE_F_SHARED_BACKING (1u << 0) /* a memslot's shared backing, not guest_memfd */
+
+/* GMEM_EV_FILE_RANGE: something happened to pages [start, end) of a file
+ * holding guest memory: a guest_memfd (kvm_gmem_fallocate(),
+ * kvm_gmem_release()) or a memslot's shared backing (shmem_fallocate()).
+ * A new conversion source by file offset is one more program writing it. */
+struct gmem_file_range {
 	struct gmem_event_hdr hdr;
 	__u64 time_ns;
 	__u64 mapping;      /* the file's struct address_space * */
@@ -444,10 +472,11 @@ struct gmem_punch {
 	__u32 dev;
 	__u32 tgid;
 	__u32 pid;
-	__u32 _pad;
+	__u16 what;         /* enum gmem_file_event */
+	__u16 flags;        /* GMEM_FILE_F_* */
 	char comm[GMEM_COMM_LEN];
 };
-_Static_assert(sizeof(struct gmem_punch) == 80, "gmem_punch");
+_Static_assert(sizeof(struct gmem_file_range) == 80, "gmem_file_range");
 
 /* GMEM_EV_PIN_RELEASED: the last tracked pin of 'folio' released; 'v' is
  * its entry as it was before (the holder of the pins that ended). */

@@ -38,23 +38,15 @@ static void comm_of(char *buf, const char *comm)
 	buf[GMEM_COMM_LEN] = '\0';
 }
 
-/* The process that made the event (the VMM, for a conversion). */
-static void event_actor(const struct gmem_check_event *e, __u32 *tgid, char *comm)
+static const char *memory_name(const struct gmem_violation *v)
 {
-	if (e->kind == GMEM_CHECK_PUNCH) {
-		*tgid = e->p.tgid;
-		comm_of(comm, e->p.comm);
-	} else {
-		*tgid = e->c.tgid;
-		comm_of(comm, e->c.comm);
-	}
+	return v->shared ? "shared_backing" : "guest_memfd";
 }
 
-static const char *memory_name(const struct gmem_check_event *e, const struct gmem_violation *v)
+/* A punch or a release: memory discarded, not converted. */
+static bool is_discard(const struct gmem_check_event *e)
 {
-	if (e->kind == GMEM_CHECK_PUNCH || !v->shared)
-		return "guest_memfd";
-	return "shared_backing";
+	return e->kind == GMEM_CHECK_PUNCH || e->kind == GMEM_CHECK_RELEASE;
 }
 
 /* A duration for people: microseconds to hours. */
@@ -96,13 +88,13 @@ static void text_run(FILE *out, const struct gmem_check_run *r, size_t first, si
 	const struct gmem_check_event *e = &c->events[v->event];
 	const struct gmem_check_episode *p = &c->episodes[v->episode];
 	const struct gmem_stack *st = violation_stack(r, v);
+	const struct gmem_check_target *t = &e->targets[v->target];
 	char actor[GMEM_COMM_LEN + 1], holder[GMEM_COMM_LEN + 1], held[32], after[48];
 	__u64 pages = last->first_index + last->nr_pages - v->first_index, pins = 0;
-	__u32 tgid;
 
 	for (size_t i = first; i < first + n; i++)
 		pins += c->episodes[c->violations[i].episode].v.pins;
-	event_actor(e, &tgid, actor);
+	comm_of(actor, e->comm);
 	comm_of(holder, p->v.comm);
 	format_duration(held, sizeof(held), v->held_ns);
 	if (v->still_held) {
@@ -111,16 +103,16 @@ static void text_run(FILE *out, const struct gmem_check_run *r, size_t first, si
 		format_duration(after, sizeof(after), v->released_after_ns);
 		strncat(after, " after it", sizeof(after) - strlen(after) - 1);
 	}
-	fprintf(out, "  %s by %s (pid %u)", gmem_check_kind_name(e->kind), actor, tgid);
-	if (e->kind == GMEM_CHECK_PUNCH)
-		fprintf(out, ": guest_memfd %u:%u ino %llu pages %llu-%llu\n", e->p.dev >> 20,
-			e->p.dev & 0xfffff, (unsigned long long)e->p.ino,
+	fprintf(out, "  %s by %s (pid %u)", gmem_check_kind_name(e->kind), actor, e->tgid);
+	if (e->memslot)
+		fprintf(out, ": vm 0x%llx memslot %u gfn 0x%llx-0x%llx (%s, pages %llu-%llu)\n",
+			(unsigned long long)e->c.kvm, e->c.m.id, (unsigned long long)v->first_gfn,
+			(unsigned long long)(v->first_gfn + pages - 1), memory_name(v),
 			(unsigned long long)v->first_index,
 			(unsigned long long)(v->first_index + pages - 1));
 	else
-		fprintf(out, ": vm 0x%llx memslot %u gfn 0x%llx-0x%llx (%s, pages %llu-%llu)\n",
-			(unsigned long long)e->c.kvm, e->c.m.id, (unsigned long long)v->first_gfn,
-			(unsigned long long)(v->first_gfn + pages - 1), memory_name(e, v),
+		fprintf(out, ": %s %u:%u ino %llu pages %llu-%llu\n", memory_name(v), t->dev >> 20,
+			t->dev & 0xfffff, (unsigned long long)t->ino,
 			(unsigned long long)v->first_index,
 			(unsigned long long)(v->first_index + pages - 1));
 	fprintf(out, "    %zu folio%s (first 0x%llx), %llu pin%s%s by %s (pid %u tid %u) via %s, "
@@ -142,7 +134,7 @@ static void text_violations(FILE *out, const struct gmem_check_run *r, int punch
 	const struct gmem_checker *c = r->c;
 
 	for (size_t i = 0, n; i < c->nr_violations; i += n) {
-		bool is_punch = c->events[c->violations[i].event].kind == GMEM_CHECK_PUNCH;
+		bool is_punch = is_discard(&c->events[c->violations[i].event]);
 
 		for (n = 1; i + n < c->nr_violations &&
 			    same_run(c, &c->violations[i + n - 1], &c->violations[i + n]); n++)
@@ -165,12 +157,14 @@ void gmem_check_report_text(FILE *out, const struct gmem_check_run *r)
 	text_violations(out, r, -1);
 	for (int i = 0; i < r->nr_reasons; i++)
 		fprintf(out, "  %s\n", r->reasons[i]);
-	fprintf(out, "gmem-check: %llu conversion%s to private, %llu to shared, %llu hole punch%s, "
-		     "%zu pin episode%s, %llu allowed, %llu released within the grace period, "
-		     "lost %llu\n",
+	fprintf(out, "gmem-check: %llu conversion request%s: %llu conversion%s to private, %llu to shared; %llu hole punch%s, "
+		     "%llu guest_memfd release%s, %zu pin episode%s, %llu allowed, %llu released "
+		     "within the grace period, lost %llu\n",
+		(unsigned long long)c->requests, c->requests == 1 ? "" : "s",
 		(unsigned long long)c->to_private, c->to_private == 1 ? "" : "s",
 		(unsigned long long)c->to_shared, (unsigned long long)c->punches,
-		c->punches == 1 ? "" : "es", c->nr_episodes, c->nr_episodes == 1 ? "" : "s",
+		c->punches == 1 ? "" : "es", (unsigned long long)c->file_releases,
+		c->file_releases == 1 ? "" : "s", c->nr_episodes, c->nr_episodes == 1 ? "" : "s",
 		(unsigned long long)c->allowed, (unsigned long long)c->within_grace,
 		(unsigned long long)r->lost);
 }
@@ -210,29 +204,27 @@ static struct json_object *json_violation(const struct gmem_check_run *r,
 	const struct gmem_stack *st = violation_stack(r, v);
 	struct json_object *o = json_object_new_object(), *ev = json_object_new_object();
 	struct json_object *h = json_object_new_object(), *stack = json_object_new_array();
-	char actor[GMEM_COMM_LEN + 1];
-	__u32 tgid;
+	const struct gmem_check_target *t = &e->targets[v->target];
 
-	event_actor(e, &tgid, actor);
 	json_object_object_add(ev, "kind", jstr(gmem_check_kind_name(e->kind)));
 	json_object_object_add(ev, "time_ns", jint(e->time_ns));
-	json_object_object_add(ev, "pid", jint(tgid));
-	json_object_object_add(ev, "comm", jstr(actor));
-	if (e->kind == GMEM_CHECK_PUNCH) {
-		json_object_object_add(ev, "dev", jdev(e->p.dev));
-		json_object_object_add(ev, "ino", jint(e->p.ino));
-		json_object_object_add(ev, "first_page", jint(e->p.start));
-		json_object_object_add(ev, "nr_pages", jint(e->p.end - e->p.start));
-	} else {
+	json_object_object_add(ev, "pid", jint(e->tgid));
+	json_object_object_add(ev, "comm", jcomm(e->comm));
+	if (e->memslot) {
 		json_object_object_add(ev, "vm", jhex(e->c.kvm));
 		json_object_object_add(ev, "memslot", jint(e->c.m.id));
 		json_object_object_add(ev, "address_space", jint(e->c.m.as_id));
 		json_object_object_add(ev, "first_gfn", jint(e->c.start_gfn));
 		json_object_object_add(ev, "nr_gfns", jint(e->c.end_gfn - e->c.start_gfn));
+	} else {
+		json_object_object_add(ev, "dev", jdev(t->dev));
+		json_object_object_add(ev, "ino", jint(t->ino));
+		json_object_object_add(ev, "first_page", jint(t->start));
+		json_object_object_add(ev, "nr_pages", jint(t->end - t->start));
 	}
 	json_object_object_add(o, "event", ev);
-	json_object_object_add(o, "memory", jstr(memory_name(e, v)));
-	if (e->kind != GMEM_CHECK_PUNCH) {
+	json_object_object_add(o, "memory", jstr(memory_name(v)));
+	if (v->has_gfn) {
 		json_object_object_add(o, "first_gfn", jint(v->first_gfn));
 		json_object_object_add(o, "nr_gfns", jint(v->nr_pages));
 	}
@@ -310,9 +302,11 @@ int gmem_check_report_json(FILE *out, const struct gmem_check_run *r)
 	json_object_object_add(o, "conversions",
 			       json_watched(r->conversions_watched, r->conversions_missing));
 	json_object_object_add(o, "punches", json_watched(r->punches_watched, r->punches_missing));
+	json_object_object_add(counts, "requests", jint(c->requests));
 	json_object_object_add(counts, "to_private", jint(c->to_private));
 	json_object_object_add(counts, "to_shared", jint(c->to_shared));
 	json_object_object_add(counts, "punches", jint(c->punches));
+	json_object_object_add(counts, "file_releases", jint(c->file_releases));
 	json_object_object_add(counts, "pin_episodes", jint(c->nr_episodes));
 	json_object_object_add(counts, "violations", jint(c->nr_violations));
 	json_object_object_add(counts, "allowed", jint(c->allowed));
@@ -362,7 +356,7 @@ static size_t violations_of(const struct gmem_checker *c, bool punch)
 	size_t n = 0;
 
 	for (size_t i = 0; i < c->nr_violations; i++)
-		n += (c->events[c->violations[i].event].kind == GMEM_CHECK_PUNCH) == punch;
+		n += is_discard(&c->events[c->violations[i].event]) == punch;
 	return n;
 }
 
@@ -443,7 +437,8 @@ int gmem_check_report_junit(FILE *out, const struct gmem_check_run *r)
 	fputs("    </properties>\n", out);
 	junit_case(out, r, "no pin survives a conversion to private", false,
 		   r->conversions_watched, r->conversions_missing, secs);
-	junit_case(out, r, "no pin survives a hole punch in guest_memfd", true, r->punches_watched,
+	junit_case(out, r, "no pin survives a hole punch or release of guest memory", true,
+		   r->punches_watched,
 		   r->punches_missing, secs);
 	fputs("  </testsuite>\n</testsuites>\n", out);
 	return ferror(out) ? -EIO : 0;

@@ -31,6 +31,7 @@ const char *gmem_check_kind_name(enum gmem_check_kind kind)
 	case GMEM_CHECK_TO_PRIVATE: return "to_private";
 	case GMEM_CHECK_TO_SHARED: return "to_shared";
 	case GMEM_CHECK_PUNCH: return "punch_hole";
+	case GMEM_CHECK_RELEASE: return "file_release";
 	}
 	return "?";
 }
@@ -52,8 +53,8 @@ static int add_episode(struct gmem_checker *c, __u64 folio, __u32 order, __u64 e
 
 /* A new event by process 'tgid' at 'time_ns', or NULL: *err says why
  * (0: another process's, left out). */
-static struct gmem_check_event *new_event(struct gmem_checker *c, __u32 tgid, __u64 time_ns,
-					  int *err)
+static struct gmem_check_event *new_event(struct gmem_checker *c, __u32 tgid, const char *comm,
+					  __u64 time_ns, int *err)
 {
 	struct gmem_check_event *e;
 
@@ -63,13 +64,34 @@ static struct gmem_check_event *new_event(struct gmem_checker *c, __u32 tgid, __
 		return NULL;
 	}
 	e = GROW(c, events);
-	if (!e)
+	if (!e) {
 		*err = -ENOMEM;
-	else
-		e->time_ns = time_ns;
+		return NULL;
+	}
+	e->time_ns = time_ns;
+	e->tgid = tgid;
+	memcpy(e->comm, comm, GMEM_COMM_LEN);
 	return e;
 }
 
+/* The memslot's pages of gfns [start, end) in one of its files. */
+static void add_memslot_target(struct gmem_check_event *e, __u32 dev, __u64 ino, __u64 pgoff,
+			       bool shared)
+{
+	struct gmem_check_target *t = &e->targets[e->nr_targets++];
+	__u64 off = e->c.start_gfn - e->c.m.base_gfn;
+
+	t->dev = dev;
+	t->ino = ino;
+	t->start = pgoff + off;
+	t->end = t->start + (e->c.end_gfn - e->c.start_gfn);
+	t->shared = shared;
+	t->has_gfn = true;
+	t->gfn_of_start = e->c.start_gfn;
+}
+
+/* A memslot's gfn range changed attributes: its shared backing's pages
+ * and its guest_memfd's. */
 static int add_conversion(struct gmem_checker *c, const struct gmem_conversion *r)
 {
 	struct gmem_check_event *e;
@@ -77,9 +99,10 @@ static int add_conversion(struct gmem_checker *c, const struct gmem_conversion *
 
 	if (r->end_gfn <= r->start_gfn)
 		return -EINVAL;
-	e = new_event(c, r->tgid, r->time_ns, &err);
+	e = new_event(c, r->tgid, r->comm, r->time_ns, &err);
 	if (!e)
 		return err;
+	e->memslot = true;
 	e->c = *r;
 	if (r->attributes & GMEM_KVM_MEMORY_ATTRIBUTE_PRIVATE) {
 		e->kind = GMEM_CHECK_TO_PRIVATE;
@@ -88,24 +111,45 @@ static int add_conversion(struct gmem_checker *c, const struct gmem_conversion *
 		e->kind = GMEM_CHECK_TO_SHARED;
 		c->to_shared++;
 	}
-	if (!r->m.kvm)
+	if (!r->m.kvm || r->start_gfn < r->m.base_gfn) {
 		c->unknown_memslots++;
+		return 0;
+	}
+	if (r->m.backing_ino)
+		add_memslot_target(e, r->m.backing_dev, r->m.backing_ino, r->m.backing_pgoff, true);
+	if (r->m.gmem_ino)
+		add_memslot_target(e, r->m.gmem_dev, r->m.gmem_ino, r->m.gmem_pgoff, false);
 	return 0;
 }
 
-static int add_punch(struct gmem_checker *c, const struct gmem_punch *r)
+/* A file range punched out, released or converted in place. */
+static int add_file_range(struct gmem_checker *c, const struct gmem_file_range *r)
 {
+	static const enum gmem_check_kind kinds[] = {
+		[GMEM_FILE_PUNCH] = GMEM_CHECK_PUNCH,
+		[GMEM_FILE_RELEASE] = GMEM_CHECK_RELEASE,
+		[GMEM_FILE_TO_PRIVATE] = GMEM_CHECK_TO_PRIVATE,
+	};
 	struct gmem_check_event *e;
 	int err;
 
-	if (r->end <= r->start)
+	if (r->end <= r->start || r->what < GMEM_FILE_PUNCH || r->what > GMEM_FILE_TO_PRIVATE)
 		return -EINVAL;
-	e = new_event(c, r->tgid, r->time_ns, &err);
+	e = new_event(c, r->tgid, r->comm, r->time_ns, &err);
 	if (!e)
 		return err;
-	e->kind = GMEM_CHECK_PUNCH;
-	e->p = *r;
-	c->punches++;
+	e->kind = kinds[r->what];
+	e->targets[0] = (struct gmem_check_target){
+		.dev = r->dev, .ino = r->ino, .start = r->start, .end = r->end,
+		.shared = r->flags & GMEM_FILE_F_SHARED_BACKING,
+	};
+	e->nr_targets = 1;
+	if (e->kind == GMEM_CHECK_PUNCH)
+		c->punches++;
+	else if (e->kind == GMEM_CHECK_RELEASE)
+		c->file_releases++;
+	else
+		c->to_private++;
 	return 0;
 }
 
@@ -120,10 +164,19 @@ static int add_record(struct gmem_checker *c, const void *data, size_t len)
 		if (len != sizeof(struct gmem_conversion))
 			return -EINVAL;
 		return add_conversion(c, data);
-	case GMEM_EV_PUNCH:
-		if (len != sizeof(struct gmem_punch))
+	case GMEM_EV_FILE_RANGE:
+		if (len != sizeof(struct gmem_file_range))
 			return -EINVAL;
-		return add_punch(c, data);
+		return add_file_range(c, data);
+	case GMEM_EV_CONVERSION_REQUEST: {
+		const struct gmem_conversion_request *r = data;
+
+		if (len != sizeof(*r))
+			return -EINVAL;
+		if (!c->filter_tgid || r->tgid == c->filter_tgid)
+			c->requests++;
+		return 0;
+	}
 	case GMEM_EV_PIN_RELEASED: {
 		const struct gmem_pin_released *r = data;
 
@@ -165,36 +218,23 @@ static bool overlap(__u64 a, __u64 an, __u64 b, __u64 bn, __u64 *first, __u64 *n
 	return true;
 }
 
-/*
- * Does the event touch the episode's folio?  Fills the violation's place:
- * a conversion through the memslot (its shared backing or its guest_memfd,
- * by file and page offset), a punch through its file.
- */
+/* Does the event touch the episode's folio?  Fills the violation's place. */
 static bool touches(const struct gmem_check_event *e, const struct gmem_check_episode *p,
 		    struct gmem_violation *v)
 {
 	__u64 pages = 1ull << p->order;
 
-	if (e->kind == GMEM_CHECK_PUNCH)
-		return p->v.ino == e->p.ino && p->v.dev == e->p.dev &&
-		       overlap(p->v.index, pages, e->p.start, e->p.end - e->p.start,
-			       &v->first_index, &v->nr_pages);
-	if (e->kind != GMEM_CHECK_TO_PRIVATE || !e->c.m.kvm ||
-	    e->c.start_gfn < e->c.m.base_gfn)
-		return false;
-	const struct gmem_memslot *m = &e->c.m;
-	__u64 off = e->c.start_gfn - m->base_gfn, n = e->c.end_gfn - e->c.start_gfn;
+	for (int i = 0; i < e->nr_targets; i++) {
+		const struct gmem_check_target *t = &e->targets[i];
 
-	if (m->backing_ino && p->v.ino == m->backing_ino && p->v.dev == m->backing_dev &&
-	    overlap(p->v.index, pages, m->backing_pgoff + off, n, &v->first_index, &v->nr_pages)) {
-		v->shared = true;
-		v->first_gfn = m->base_gfn + v->first_index - m->backing_pgoff;
-		return true;
-	}
-	if (m->gmem_ino && p->v.ino == m->gmem_ino && p->v.dev == m->gmem_dev &&
-	    overlap(p->v.index, pages, m->gmem_pgoff + off, n, &v->first_index, &v->nr_pages)) {
-		v->shared = false;
-		v->first_gfn = m->base_gfn + v->first_index - m->gmem_pgoff;
+		if (p->v.ino != t->ino || p->v.dev != t->dev ||
+		    !overlap(p->v.index, pages, t->start, t->end - t->start, &v->first_index,
+			     &v->nr_pages))
+			continue;
+		v->target = i;
+		v->shared = t->shared;
+		v->has_gfn = t->has_gfn;
+		v->first_gfn = t->has_gfn ? t->gfn_of_start + (v->first_index - t->start) : 0;
 		return true;
 	}
 	return false;

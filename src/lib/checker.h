@@ -33,22 +33,37 @@ enum gmem_check_kind {
 	GMEM_CHECK_TO_PRIVATE,
 	GMEM_CHECK_TO_SHARED,
 	GMEM_CHECK_PUNCH,
+	GMEM_CHECK_RELEASE,
+};
+
+/* What an event did to one file's pages [start, end). */
+struct gmem_check_target {
+	__u32 dev;
+	__u64 ino;
+	__u64 start, end;   /* page index */
+	bool shared;        /* a memslot's shared backing (else guest_memfd) */
+	bool has_gfn;       /* through a memslot: */
+	__u64 gfn_of_start; /* the gfn of page 'start' */
 };
 
 struct gmem_check_event {
 	enum gmem_check_kind kind;
 	__u64 time_ns;
-	union {
-		struct gmem_conversion c; /* TO_PRIVATE, TO_SHARED */
-		struct gmem_punch p;      /* PUNCH */
-	};
+	__u32 tgid;         /* the process that made it */
+	char comm[GMEM_COMM_LEN];
+	bool memslot;       /* a memslot's gfn range converted: 'c' holds it */
+	struct gmem_conversion c;
+	struct gmem_check_target targets[2];
+	int nr_targets;
 };
 
 struct gmem_violation {
 	size_t event;       /* index in the checker's events */
 	size_t episode;     /* index in its episodes */
-	bool shared;        /* conversions: the memslot's shared backing (else guest_memfd) */
-	__u64 first_gfn;    /* conversions: the folio's gfns in the converted range */
+	int target;         /* index in the event's targets */
+	bool shared;        /* the memslot's shared backing (else guest_memfd) */
+	bool has_gfn;
+	__u64 first_gfn;    /* (has_gfn) the folio's first gfn the event touched */
 	__u64 first_index;  /* the folio's pages the event touched, as file page index */
 	__u64 nr_pages;
 	__u64 held_ns;      /* pinned this long when the event came */
@@ -75,7 +90,8 @@ struct gmem_checker {
 	size_t nr_events, cap_events;
 	struct gmem_violation *violations;
 	size_t nr_violations, cap_violations;
-	__u64 to_private, to_shared, punches, releases;
+	__u64 requests;       /* KVM_SET_MEMORY_ATTRIBUTES calls (effective or not) */
+	__u64 to_private, to_shared, punches, file_releases, releases;
 	__u32 bad_records;    /* malformed records rejected */
 	__u64 allowed;        /* violations ignored by the allow list */
 	__u64 within_grace;   /* pins released within the grace period */

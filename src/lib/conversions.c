@@ -109,7 +109,12 @@ int gmem_conversions_start(struct gmem_conversions **out, const struct gmem_kern
 		goto fail;
 	}
 	bpf_program__set_autoload(cv->skel->progs.post_set_memory_attributes, convert);
+	bpf_program__set_autoload(cv->skel->progs.set_mem_attributes_request, convert);
 	bpf_program__set_autoload(cv->skel->progs.kvm_gmem_fallocate_exit, punch);
+	bpf_program__set_autoload(cv->skel->progs.kvm_gmem_release_entry, punch);
+	/* discards of shared backing: memfd and shmem (hugetlbfs not yet) */
+	bpf_program__set_autoload(cv->skel->progs.shmem_fallocate_exit,
+				  gmem_kernel_has_func(k, "shmem_fallocate"));
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(cv->skel->maps.check_events, opts->ringbuf_bytes);
 	err = bpf_map__reuse_fd(cv->skel->maps.memslots,
@@ -119,6 +124,10 @@ int gmem_conversions_start(struct gmem_conversions **out, const struct gmem_kern
 			 strerror(-err));
 		goto fail;
 	}
+	/* which files are some memslot's shared backing */
+	err = gmem_vmtracker_share_maps(opts->vmtracker, cv->skel->obj);
+	if (err)
+		goto fail;
 	err = gmem_bpf_load_attach(cv->skel->skeleton, "convert BPF object", NULL);
 	if (err)
 		goto fail;

@@ -25,6 +25,8 @@
  *                          when its type has no private memory)
  *   convert-loop GFN NPAGES N  N conversions, to private and back in turn
  *   punch OFF NPAGES       fallocate(PUNCH_HOLE) on the guest_memfd
+ *   punch-backing OFF NPAGES  the same on the memfd shared backing
+ *   unmap-gmem             munmap the guest_memfd's host mapping
  *   pin-gup-test OFF NPAGES [fast], unpin-gup-test,
  *   odirect PATH read|write FILE_PAGE OFF NPAGES [async], odirect-wait
  *                          as gmem-pinner's, on the shared backing
@@ -211,18 +213,30 @@ static void cmd_pin_gmem_uring(struct vmm *v, unsigned long off, unsigned long n
 		pin_uring(v, base, off, n);
 }
 
-/* fallocate(PUNCH_HOLE) on the guest_memfd: its pages there go. */
-static void cmd_punch(struct vmm *v, unsigned long off, unsigned long n)
+/* fallocate(PUNCH_HOLE) on 'fd' (the guest_memfd, or the memfd shared
+ * backing: a VMM discarding pages it converted to private, as QEMU's
+ * ram_block_discard_range() does); 'what' says which in the answer. */
+static void cmd_punch(int fd, unsigned long off, unsigned long n, const char *what)
 {
-	if (v->gmem < 0) {
-		printf("skip: no guest_memfd\n");
+	if (fd < 0) {
+		printf("skip: no %s\n", what);
 		return;
 	}
-	if (fallocate(v->gmem, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off * PAGE, n * PAGE)) {
-		printf("error fallocate(PUNCH_HOLE): %s\n", strerror(errno));
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off * PAGE, n * PAGE)) {
+		printf("error fallocate(PUNCH_HOLE) on the %s: %s\n", what, strerror(errno));
 		return;
 	}
-	printf("ok punched %lu\n", n);
+	printf("ok punched %s %lu\n", what, n);
+}
+
+/* Unmap the guest_memfd's host mapping: with its fd closed too, the file
+ * is released. */
+static void cmd_unmap_gmem(struct vmm *v)
+{
+	if (v->gmem_map)
+		munmap(v->gmem_map, v->pages * PAGE);
+	v->gmem_map = NULL;
+	printf("ok unmapped guest_memfd\n");
 }
 
 static int set_attributes(struct vmm *v, unsigned long gfn, unsigned long n, bool private)
@@ -385,7 +399,11 @@ int main(int argc, char **argv)
 		else if (sscanf(line, "pin-gmem-uring %lu %lu", &a, &b) == 2)
 			cmd_pin_gmem_uring(&v, a, b);
 		else if (sscanf(line, "punch %lu %lu", &a, &b) == 2)
-			cmd_punch(&v, a, b);
+			cmd_punch(v.gmem, a, b, "guest_memfd");
+		else if (sscanf(line, "punch-backing %lu %lu", &a, &b) == 2)
+			cmd_punch(v.anon ? -1 : v.backing, a, b, "memfd backing");
+		else if (!strncmp(line, "unmap-gmem", 10))
+			cmd_unmap_gmem(&v);
 		else if (sscanf(line, "convert-loop %lu %lu %lu", &a, &b, &c) == 3)
 			cmd_convert_loop(&v, a, b, c);
 		else if (sscanf(line, "convert %lu %lu %15s", &a, &b, word) == 3)

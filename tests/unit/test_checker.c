@@ -73,22 +73,30 @@ static void add_conversion(struct gmem_checker *c, __u64 t, __u64 gfn, __u64 n, 
 	assert_int_equal(gmem_checker_add_record(c, &r, sizeof(r)), 0);
 }
 
-static void add_punch(struct gmem_checker *c, __u64 t, __u64 start, __u64 n)
+static void add_file_event(struct gmem_checker *c, __u64 t, __u32 dev, __u64 ino, __u64 start,
+			   __u64 n, __u16 what, __u16 flags)
 {
-	struct gmem_punch r;
+	struct gmem_file_range r;
 
 	memset(&r, 0, sizeof(r));
 	r.hdr.version = GMEM_ABI_VERSION;
-	r.hdr.type = GMEM_EV_PUNCH;
+	r.hdr.type = GMEM_EV_FILE_RANGE;
 	r.hdr.size = sizeof(r);
 	r.time_ns = t;
-	r.ino = GMEM_INO;
-	r.dev = DEV_GMEM;
+	r.ino = ino;
+	r.dev = dev;
 	r.start = start;
 	r.end = start + n;
+	r.what = what;
+	r.flags = flags;
 	r.tgid = r.pid = 100;
 	strcpy(r.comm, "vmm");
 	assert_int_equal(gmem_checker_add_record(c, &r, sizeof(r)), 0);
+}
+
+static void add_punch(struct gmem_checker *c, __u64 t, __u64 start, __u64 n)
+{
+	add_file_event(c, t, DEV_GMEM, GMEM_INO, start, n, GMEM_FILE_PUNCH, 0);
 }
 
 static struct gmem_folio_pins holder(__u32 dev, __u64 ino, __u64 index, __u64 first_ns)
@@ -250,6 +258,35 @@ static void hole_punch_through_a_pinned_page_is_a_violation(void **state)
 	gmem_checker_free(&c);
 }
 
+static void release_and_backing_punch_and_in_place_conversion(void **state)
+{
+	struct gmem_checker c;
+
+	gmem_checker_init(&c);
+	add_pin(&c, 1, DEV_GMEM, GMEM_INO, 5, 10 * MS, 0);
+	add_pin(&c, 2, DEV_SHMEM, MEMFD_INO, 7, 10 * MS, 0);
+	/* the guest_memfd released, the memfd's page 7 discarded, guest_memfd
+	 * page 5 converted in place: three violations, no gfn for any */
+	add_file_event(&c, 20 * MS, DEV_GMEM, GMEM_INO, 0, 512, GMEM_FILE_RELEASE, 0);
+	add_file_event(&c, 21 * MS, DEV_SHMEM, MEMFD_INO, 6, 2, GMEM_FILE_PUNCH,
+		       GMEM_FILE_F_SHARED_BACKING);
+	add_file_event(&c, 22 * MS, DEV_GMEM, GMEM_INO, 5, 1, GMEM_FILE_TO_PRIVATE, 0);
+	judge(&c, NULL, NULL);
+	assert_int_equal(c.file_releases, 1);
+	assert_int_equal(c.punches, 1);
+	assert_int_equal(c.to_private, 1);
+	assert_int_equal(c.nr_violations, 3);
+	assert_int_equal(c.events[c.violations[0].event].kind, GMEM_CHECK_RELEASE);
+	assert_false(c.violations[0].shared);
+	assert_int_equal(c.events[c.violations[1].event].kind, GMEM_CHECK_PUNCH);
+	assert_true(c.violations[1].shared);
+	assert_int_equal(c.violations[1].first_index, 7);
+	assert_int_equal(c.events[c.violations[2].event].kind, GMEM_CHECK_TO_PRIVATE);
+	for (int i = 0; i < 3; i++)
+		assert_false(c.violations[i].has_gfn);
+	gmem_checker_free(&c);
+}
+
 static void grace_period_forgives_a_quick_release_only(void **state)
 {
 	struct gmem_check_opts o = { .grace_ns = 5 * MS };
@@ -320,7 +357,16 @@ static void pid_filter_keeps_that_process_events_only(void **state)
 	add_pin(&c, 1, DEV_SHMEM, MEMFD_INO, 15, 10 * MS, 0);
 	add_conversion(&c, 20 * MS, 4100, 4, true); /* by pid 100 */
 	add_punch(&c, 20 * MS, 0, 64);
+	for (__u32 tgid = 100; tgid <= 101; tgid++) {
+		struct gmem_conversion_request q = {
+			.hdr = { GMEM_ABI_VERSION, GMEM_EV_CONVERSION_REQUEST, sizeof(q) },
+			.start_gfn = 1, .end_gfn = 2, .tgid = tgid,
+		};
+
+		assert_int_equal(gmem_checker_add_record(&c, &q, sizeof(q)), 0);
+	}
 	judge(&c, NULL, NULL);
+	assert_int_equal(c.requests, 1);
 	assert_int_equal(c.nr_events, 0);
 	assert_int_equal(c.others, 2);
 	assert_int_equal(c.nr_violations, 0);
@@ -348,7 +394,14 @@ static void malformed_records_are_counted_not_added(void **state)
 	r.hdr.type = 42;
 	assert_int_equal(gmem_checker_add_record(&c, &r, sizeof(r)), -EINVAL);
 	assert_int_equal(gmem_checker_add_record(&c, tiny, sizeof(tiny)), -EINVAL);
-	assert_int_equal(c.bad_records, 5);
+	{
+		struct gmem_file_range f = { .hdr = { GMEM_ABI_VERSION, GMEM_EV_FILE_RANGE,
+						      sizeof(f) },
+					     .end = 1, .what = 9 };
+
+		assert_int_equal(gmem_checker_add_record(&c, &f, sizeof(f)), -EINVAL);
+	}
+	assert_int_equal(c.bad_records, 6);
 	assert_int_equal(c.nr_events, 0);
 	gmem_checker_free(&c);
 }
@@ -409,15 +462,17 @@ static void report_of_a_violation_names_everything(void **state)
 	add_pin(&c, 9, DEV_GMEM, GMEM_INO, 5, 10 * MS, 0);
 	add_conversion(&c, 20 * MS, 4100, 4, true);
 	add_punch(&c, 25 * MS, 4, 4);
+	add_file_event(&c, 27 * MS, DEV_GMEM, GMEM_INO, 0, 64, GMEM_FILE_RELEASE, 0);
 	judge(&c, &o, &s);
-	assert_int_equal(c.nr_violations, 5);
+	assert_int_equal(c.nr_violations, 6);
 	r.c = &c;
 	r.stacks = &s;
 	r.result = GMEM_CHECK_VIOLATION;
 	render_all(&r, "violation", &text, &json, &xml);
 
 	/* text: three pages released alike read as one run, then the held one */
-	assert_non_null(strstr(text, "gmem-check: violation: 5 pinned folios"));
+	assert_non_null(strstr(text, "gmem-check: violation: 6 pinned folios"));
+	assert_non_null(strstr(text, "file_release by vmm (pid 100): guest_memfd 0:20 ino 2131 pages 5-5"));
 	assert_non_null(strstr(text, "gfn 0x1004-0x1006 (shared_backing, pages 14-16)"));
 	assert_non_null(strstr(text, "3 folios (first 0x"));
 	assert_non_null(strstr(text, "via io_uring, pinned 10 ms before, released: 10 ms after it"));
@@ -430,7 +485,7 @@ static void report_of_a_violation_names_everything(void **state)
 	j = json_tokener_parse(json);
 	assert_non_null(j);
 	assert_true(json_object_object_get_ex(j, "violations", &v));
-	assert_int_equal(json_object_array_length(v), 5);
+	assert_int_equal(json_object_array_length(v), 6);
 	x = json_object_array_get_idx(v, 0);
 	assert_string_equal(json_object_get_string(json_object_object_get(x, "memory")),
 			    "shared_backing");
@@ -514,6 +569,7 @@ int main(void)
 		cmocka_unit_test(conversion_to_shared_is_no_violation),
 		cmocka_unit_test(a_large_folio_is_touched_by_any_of_its_pages),
 		cmocka_unit_test(hole_punch_through_a_pinned_page_is_a_violation),
+		cmocka_unit_test(release_and_backing_punch_and_in_place_conversion),
 		cmocka_unit_test(grace_period_forgives_a_quick_release_only),
 		cmocka_unit_test(allow_by_api_comm_or_stack_pattern),
 		cmocka_unit_test(memslot_unknown_is_counted_not_guessed),

@@ -62,3 +62,12 @@ expect_rc to_shared 0
 got=$(jq -r '.counts | "\(.to_private) \(.to_shared) \(.violations)"' "$T/to_shared.json")
 [ "$got" = "1 1 0" ] || fail "private then shared: '$got', expected '1 1 0'"
 info "pinned at exit: exit 1; a conversion to shared: exit 0"
+
+# the VMM discards the converted pages of its memfd (as QEMU does): the
+# pins are held at the conversion and at the discard, two events each
+check_vmm discard 64 'slot 0 0 64\npin-uring 8 4\nconvert 8 4 private\npunch-backing 8 4\nunpin-uring\nquit\n'
+expect_rc discard 1
+got=$(jq -r '[.violations[] | "\(.event.kind):\(.memory)"] | group_by(.) | map("\(.[0])=\(length)") | join(" ")' "$T/discard.json")
+[ "$got" = "punch_hole:shared_backing=4 to_private:shared_backing=4" ] ||
+	fail "convert then discard under pins: '$got'"
+info "converted, then discarded under pins: 4 violations at each"

@@ -1,8 +1,10 @@
 #!/bin/sh
-# gmem-check on hole punches (any kernel with host-mappable guest_memfd,
-# no conversions needed): pinning guest_memfd pages through their host
-# mapping with an io_uring fixed buffer and punching them out gives exit 1
-# naming the holder; unregistering first gives exit 0.
+# gmem-check on memory discarded under a pin (any kernel with host-mappable
+# guest_memfd, no conversions needed): guest_memfd pages pinned through
+# their host mapping with an io_uring fixed buffer and punched out, or the
+# guest_memfd released (fd closed, mapping gone), give exit 1 naming the
+# holder; unregistering first gives exit 0.  So does a memslot's memfd
+# shared backing punched out under io_uring pins (a VMM discarding pages).
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/check.sh"
 
@@ -27,3 +29,19 @@ info "unpinned before the punch: exit 0"
 check_vmm punch_beside '64 memfd default' 'pin-gmem-uring 4 4\npunch 8 4\nunpin-uring\nquit\n'
 expect_rc punch_beside 0
 info "a punch beside the pinned pages: exit 0"
+
+check_vmm release '64 memfd default' 'pin-gmem-uring 4 4\nunmap-gmem\nclose-gmem\nunpin-uring\nquit\n'
+expect_rc release 1
+got=$(jq -r '[.violations[] | select(.event.kind == "file_release" and .memory == "guest_memfd"
+	and .holder.api == "io_uring" and .first_page >= 4 and .first_page < 8)] | length' "$T/release.json")
+[ "$got" = 4 ] || { cat "$T/release.err"; fail "guest_memfd released under pins: $got of 4 violations"; }
+info "the guest_memfd released under io_uring pins: exit 1, 4 folios"
+
+check_vmm backing '64 memfd default' 'slot 0 0 64\npin-uring 8 4\npunch-backing 8 4\nunpin-uring\nquit\n'
+expect_rc backing 1
+got=$(jq -r '[.violations[] | select(.event.kind == "punch_hole" and .memory == "shared_backing"
+	and .holder.api == "io_uring" and .first_page >= 8 and .first_page < 12)] | length' "$T/backing.json")
+[ "$got" = 4 ] || { cat "$T/backing.err"; fail "shared backing punched under pins: $got of 4 violations"; }
+check_vmm backing_free '64 memfd default' 'slot 0 0 64\npin-uring 8 4\nunpin-uring\npunch-backing 8 4\nquit\n'
+expect_rc backing_free 0
+info "the memslot's memfd backing punched under io_uring pins: exit 1; unpinned first: exit 0"
