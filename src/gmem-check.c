@@ -497,7 +497,7 @@ int main(int argc, char **argv)
 		stop_all(&ck);
 		return err;
 	}
-	t0 = now_ns();
+	r.start_ns = t0 = now_ns();
 	err = o.argc ? run_command(&ck, &o, &r) : watch_pid(&ck, &o);
 	if (!err)
 		err = drain(&ck, 0);

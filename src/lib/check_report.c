@@ -103,7 +103,10 @@ static void text_run(FILE *out, const struct gmem_check_run *r, size_t first, si
 		format_duration(after, sizeof(after), v->released_after_ns);
 		strncat(after, " after it", sizeof(after) - strlen(after) - 1);
 	}
-	fprintf(out, "  %s by %s (pid %u)", gmem_check_kind_name(e->kind), actor, e->tgid);
+	fprintf(out, "  %s", gmem_check_kind_name(e->kind));
+	if (r->start_ns && e->time_ns >= r->start_ns)
+		fprintf(out, " at +%.3fs", (e->time_ns - r->start_ns) / 1e9);
+	fprintf(out, " by %s (pid %u)", actor, e->tgid);
 	if (e->memslot)
 		fprintf(out, ": vm 0x%llx memslot %u gfn 0x%llx-0x%llx (%s, pages %llu-%llu)\n",
 			(unsigned long long)e->c.kvm, e->c.m.id, (unsigned long long)v->first_gfn,

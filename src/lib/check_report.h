@@ -29,6 +29,7 @@ struct gmem_check_run {
 	__u32 pid;                 /* --pid mode: the process watched */
 	bool cmd_ran;              /* CMD was started and waited for */
 	int cmd_exit;              /* its exit status, or 128 + signal */
+	__u64 start_ns;            /* CLOCK_MONOTONIC when watching began (0: not known) */
 	__u64 duration_ns;
 	__u64 lost;                /* events lost, every kind */
 	bool conversions_watched;  /* else: conversions_missing says why */

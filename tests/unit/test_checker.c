@@ -449,6 +449,7 @@ static void report_of_a_violation_names_everything(void **state)
 	const char *allow[] = { "vfio" };
 	struct gmem_check_opts o = { .allow = allow, .nr_allow = 1 };
 	struct gmem_check_run r = { .kernel = "7.3.4", .argv = argv, .argc = 3, .cmd_ran = true,
+				    .start_ns = 5 * MS,
 				    .conversions_watched = true, .punches_watched = true,
 				    .opts = &o };
 	struct gmem_checker c;
@@ -472,13 +473,14 @@ static void report_of_a_violation_names_everything(void **state)
 
 	/* text: three pages released alike read as one run, then the held one */
 	assert_non_null(strstr(text, "gmem-check: violation: 6 pinned folios"));
-	assert_non_null(strstr(text, "file_release by vmm (pid 100): guest_memfd 0:20 ino 2131 pages 5-5"));
+	assert_non_null(strstr(text, "file_release at +0.022s by vmm (pid 100): guest_memfd 0:20 ino 2131 pages 5-5"));
 	assert_non_null(strstr(text, "gfn 0x1004-0x1006 (shared_backing, pages 14-16)"));
 	assert_non_null(strstr(text, "3 folios (first 0x"));
 	assert_non_null(strstr(text, "via io_uring, pinned 10 ms before, released: 10 ms after it"));
 	assert_non_null(strstr(text, "gfn 0x1007-0x1007"));
 	assert_non_null(strstr(text, "still held at the end"));
-	assert_non_null(strstr(text, "punch_hole by vmm (pid 100): guest_memfd 0:20 ino 2131 pages 5-5"));
+	assert_non_null(strstr(text, "punch_hole at +0.020s by vmm (pid 100): guest_memfd 0:20 ino 2131 pages 5-5"));
+	assert_non_null(strstr(text, "to_private at +0.015s by vmm (pid 100): vm 0xffff888200000000 memslot 3"));
 	assert_non_null(strstr(text, "      io_sqe_buffer_register+0xb5\n"));
 	assert_null(strstr(text, "bpf_trampoline"));
 

@@ -19,7 +19,7 @@ got=$(jq -r "[.violations[] | select(.event.kind == \"punch_hole\" and .memory =
 [ "$got" = 4 ] || { jq -c '.violations[0]' "$T/punch.json"; fail "$got of 4 violations name the punch, io_uring and pid $vmm"; }
 got=$(jq -r '"\(.punches.watched) \(.counts.punches)"' "$T/punch.json")
 [ "$got" = "true 1" ] || fail "punches watched/count '$got', expected 'true 1'"
-grep -q "punch_hole by gmem-vmm" "$T/punch.err" || fail "the summary does not name the punch"
+grep -Eq "punch_hole at \+[0-9.]+s by gmem-vmm" "$T/punch.err" || fail "the summary does not name the punch"
 info "a hole punched under io_uring pins: exit 1, 4 folios, pid $vmm"
 
 check_vmm punch_free '64 memfd default' 'pin-gmem-uring 4 4\nunpin-uring\npunch 4 4\nquit\n'
