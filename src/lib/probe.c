@@ -609,12 +609,12 @@ static void probe_check_hooks(struct probe_ctx *c)
 	char res[160];
 	int err = try_prog(PROBE_FENTRY, "kvm_arch_post_set_memory_attributes", &stage);
 
-	add(c, false, !err, "fentry/kvm_arch_post_set_memory_attributes (gmem-check: conversions)",
-	    "%s%s; %s", outcome(res, sizeof(res), err, stage),
+	add(c, false, !err, "conversions (gmem-check)",
+	    "fentry/kvm_arch_post_set_memory_attributes %s%s; %s", outcome(res, sizeof(res), err, stage),
 	    err == -ENOENT || err == -ESRCH ? ": KVM not loaded, or without memory attributes" : "",
 	    CONFIGS(c, "CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES", "CONFIG_KVM_SW_PROTECTED_VM"));
 	err = try_prog(PROBE_FENTRY, "kvm_gmem_fallocate", &stage);
-	add(c, false, !err, "fexit/kvm_gmem_fallocate (gmem-check: hole punches)", "%s%s; %s",
+	add(c, false, !err, "guest_memfd hole punches (gmem-check)", "fexit/kvm_gmem_fallocate %s%s; %s",
 	    outcome(res, sizeof(res), err, stage),
 	    err == -ENOENT || err == -ESRCH ? ": KVM not loaded, or without guest_memfd" : "",
 	    CONFIGS(c, "CONFIG_KVM_GUEST_MEMFD"));

@@ -90,10 +90,10 @@ if [ -r "$cfg" ]; then
 	if [ -c /dev/kvm ]; then
 		expect "KVM_X86_SW_PROTECTED_VM (conversions)" "$(on CONFIG_KVM_SW_PROTECTED_VM)" \
 			"CONFIG_KVM_SW_PROTECTED_VM $(on CONFIG_KVM_SW_PROTECTED_VM)"
-		expect "fentry/kvm_arch_post_set_memory_attributes (gmem-check: conversions)" \
+		expect "conversions (gmem-check)" \
 			"$(on CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES)" \
 			"CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES $(on CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES)"
-		expect "fexit/kvm_gmem_fallocate (gmem-check: hole punches)" "$(on CONFIG_KVM_GUEST_MEMFD)" \
+		expect "guest_memfd hole punches (gmem-check)" "$(on CONFIG_KVM_GUEST_MEMFD)" \
 			"CONFIG_KVM_GUEST_MEMFD $(on CONFIG_KVM_GUEST_MEMFD)"
 		expect "in-place conversion (KVM_SET_MEMORY_ATTRIBUTES2)" false \
 			"not supported by gmem-check yet, on any kernel"
