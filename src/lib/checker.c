@@ -183,6 +183,15 @@ static int add_record(struct gmem_checker *c, const void *data, size_t len)
 		if (len != sizeof(*r) || r->order > 20)
 			return -EINVAL;
 		c->releases++;
+		/* read after the end's table: the episode the table showed held */
+		for (size_t i = 0; c->nr_held && i < c->nr_episodes; i++) {
+			struct gmem_check_episode *e = &c->episodes[i];
+
+			if (!e->end_ns && e->folio == r->folio && e->start_ns == r->v.first_pin_ns) {
+				e->end_ns = r->time_ns;
+				return 0;
+			}
+		}
 		return add_episode(c, r->folio, r->order, r->time_ns, &r->v);
 	}
 	}
@@ -201,9 +210,14 @@ int gmem_checker_add_record(struct gmem_checker *c, const void *data, size_t len
 int gmem_checker_add_held(struct gmem_checker *c, __u64 folio, __u32 order,
 			  const struct gmem_folio_pins *v)
 {
+	int err;
+
 	if (order > 20)
 		return -EINVAL;
-	return add_episode(c, folio, order, 0, v);
+	err = add_episode(c, folio, order, 0, v);
+	if (!err)
+		c->nr_held++;
+	return err;
 }
 
 /* The pages [*first, *first + *nr) where [a, a + an) and [b, b + bn) meet. */

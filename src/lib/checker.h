@@ -90,6 +90,7 @@ struct gmem_checker {
 	size_t nr_events, cap_events;
 	struct gmem_violation *violations;
 	size_t nr_violations, cap_violations;
+	size_t nr_held;       /* episodes added as still held (gmem_checker_add_held()) */
 	__u64 requests;       /* KVM_SET_MEMORY_ATTRIBUTES calls (effective or not) */
 	__u64 to_private, to_shared, punches, file_releases, releases;
 	__u32 bad_records;    /* malformed records rejected */
@@ -107,7 +108,8 @@ void gmem_checker_init(struct gmem_checker *c);
 void gmem_checker_free(struct gmem_checker *c);
 /* One record of check_events: -EINVAL (and counted) if malformed. */
 int gmem_checker_add_record(struct gmem_checker *c, const void *data, size_t len);
-/* A folio still pinned at the end, with its entry. */
+/* A folio still pinned at the end, with its entry.  A release record of
+ * the same episode (folio and first_pin_ns) that comes after ends it. */
 int gmem_checker_add_held(struct gmem_checker *c, __u64 folio, __u32 order,
 			  const struct gmem_folio_pins *v);
 /* Every violation, in event order; 'stacks' holds the symbolised kernel

@@ -85,36 +85,31 @@ static int on_record(void *ctx, void *data, size_t len)
 	return cv->fn ? cv->fn(cv->ctx, data, len) : 0;
 }
 
-int gmem_conversions_start(struct gmem_conversions **out, const struct gmem_kernel *k,
-			   const struct gmem_conversions_opts *opts)
+/*
+ * Opens and loads the convert object: with every program this kernel seems
+ * to have ('all'), or only the two gmem-check cannot do without (the
+ * others' hooks differ between kernels: 6.12 refuses one of them).
+ */
+static int load_convert(struct gmem_conversions *cv, const struct gmem_kernel *k,
+			const struct gmem_conversions_opts *opts, bool all)
 {
 	bool convert = gmem_conversions_traceable(k), punch = !gmem_punches_missing(k);
-	struct gmem_conversions *cv;
 	int err;
 
-	*out = NULL;
-	if (!opts->vmtracker)
-		return -EINVAL;
-	if (!convert && !punch) {
-		gmem_err("cannot watch conversions or hole punches: %s", gmem_punches_missing(k));
-		return -ENOENT;
-	}
-	cv = calloc(1, sizeof(*cv));
-	if (!cv)
-		return -ENOMEM;
 	cv->skel = gmem_convert__open();
 	if (!cv->skel) {
 		err = -errno;
 		gmem_err("failed to open convert BPF object: %s", strerror(errno));
-		goto fail;
+		return err;
 	}
 	bpf_program__set_autoload(cv->skel->progs.post_set_memory_attributes, convert);
-	bpf_program__set_autoload(cv->skel->progs.set_mem_attributes_request, convert);
 	bpf_program__set_autoload(cv->skel->progs.kvm_gmem_fallocate_exit, punch);
-	bpf_program__set_autoload(cv->skel->progs.kvm_gmem_release_entry, punch);
+	bpf_program__set_autoload(cv->skel->progs.set_mem_attributes_request, all && convert);
+	bpf_program__set_autoload(cv->skel->progs.kvm_gmem_release_entry,
+				  all && gmem_kernel_has_module_func(k, "kvm", "kvm_gmem_release"));
 	/* discards of shared backing: memfd and shmem (hugetlbfs not yet) */
 	bpf_program__set_autoload(cv->skel->progs.shmem_fallocate_exit,
-				  gmem_kernel_has_func(k, "shmem_fallocate"));
+				  all && gmem_kernel_has_func(k, "shmem_fallocate"));
 	if (opts->ringbuf_bytes)
 		bpf_map__set_max_entries(cv->skel->maps.check_events, opts->ringbuf_bytes);
 	err = bpf_map__reuse_fd(cv->skel->maps.memslots,
@@ -122,13 +117,42 @@ int gmem_conversions_start(struct gmem_conversions **out, const struct gmem_kern
 	if (err) {
 		gmem_err("failed to share the memslots map with the convert BPF object: %s",
 			 strerror(-err));
-		goto fail;
+		return err;
 	}
 	/* which files are some memslot's shared backing */
 	err = gmem_vmtracker_share_maps(opts->vmtracker, cv->skel->obj);
 	if (err)
-		goto fail;
-	err = gmem_bpf_load_attach(cv->skel->skeleton, "convert BPF object", NULL);
+		return err;
+	return gmem_bpf_load_attach(cv->skel->skeleton, "convert BPF object", NULL);
+}
+
+int gmem_conversions_start(struct gmem_conversions **out, const struct gmem_kernel *k,
+			   const struct gmem_conversions_opts *opts)
+{
+	struct gmem_conversions *cv;
+	bool quiet;
+	int err;
+
+	*out = NULL;
+	if (!opts->vmtracker)
+		return -EINVAL;
+	if (!gmem_conversions_traceable(k) && gmem_punches_missing(k)) {
+		gmem_err("cannot watch conversions or hole punches: %s", gmem_punches_missing(k));
+		return -ENOENT;
+	}
+	cv = calloc(1, sizeof(*cv));
+	if (!cv)
+		return -ENOMEM;
+	quiet = gmem_log_set_quiet(true);
+	err = load_convert(cv, k, opts, true);
+	gmem_log_set_quiet(quiet);
+	if (err == -ESRCH || err == -ENOENT) {
+		gmem_warn("conversion requests, guest_memfd releases and shared-backing punches "
+			  "are not watched on this kernel: %s", gmem_log_last_error());
+		gmem_convert__destroy(cv->skel);
+		cv->skel = NULL;
+		err = load_convert(cv, k, opts, false);
+	}
 	if (err)
 		goto fail;
 	cv->rb = ring_buffer__new(bpf_map__fd(cv->skel->maps.check_events), on_record, cv, NULL);

@@ -197,6 +197,22 @@ static void pins_outside_the_range_or_time_are_not_violations(void **state)
 	gmem_checker_free(&c);
 }
 
+static void a_release_read_after_the_end_ends_the_held_episode(void **state)
+{
+	struct gmem_checker c;
+
+	gmem_checker_init(&c);
+	add_conversion(&c, 20 * MS, 4100, 4, true);
+	add_pin(&c, 1, DEV_SHMEM, MEMFD_INO, 15, 10 * MS, 0);      /* held in the table */
+	add_pin(&c, 1, DEV_SHMEM, MEMFD_INO, 15, 10 * MS, 30 * MS); /* its release, after */
+	assert_int_equal(c.nr_episodes, 1);
+	judge(&c, NULL, NULL);
+	assert_int_equal(c.nr_violations, 1);
+	assert_false(c.violations[0].still_held);
+	assert_int_equal(c.violations[0].released_after_ns, 10 * MS);
+	gmem_checker_free(&c);
+}
+
 static void guest_memfd_pages_are_found_through_the_memslot(void **state)
 {
 	struct gmem_checker c;
@@ -567,6 +583,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(pin_held_across_conversion_of_shared_backing_is_a_violation),
 		cmocka_unit_test(pins_outside_the_range_or_time_are_not_violations),
+		cmocka_unit_test(a_release_read_after_the_end_ends_the_held_episode),
 		cmocka_unit_test(guest_memfd_pages_are_found_through_the_memslot),
 		cmocka_unit_test(conversion_to_shared_is_no_violation),
 		cmocka_unit_test(a_large_folio_is_touched_by_any_of_its_pages),
